@@ -1,0 +1,62 @@
+// Parsing and printing of MAC addresses.
+#include "core/mac.hpp"
+
+#include <cstdio>
+
+namespace subnic::core {
+
+namespace {
+int hex_value(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+}  // namespace
+
+std::optional<Mac> Mac::parse(std::string_view s) {
+  Mac m;
+  std::size_t pos = 0;
+  for (std::size_t i = 0; i < 6; ++i) {
+    int value = 0;
+    int digits = 0;
+    while (pos < s.size() && s[pos] != ':') {
+      const int h = hex_value(s[pos]);
+      if (h < 0 || digits == 2) {
+        return std::nullopt;
+      }
+      value = value * 16 + h;
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) {
+      return std::nullopt;
+    }
+    m.bytes[i] = static_cast<std::uint8_t>(value);
+    if (i < 5) {
+      if (pos >= s.size() || s[pos] != ':') {
+        return std::nullopt;
+      }
+      ++pos;
+    }
+  }
+  if (pos != s.size()) {
+    return std::nullopt;
+  }
+  return m;
+}
+
+std::string Mac::to_string() const {
+  char buf[18];
+  std::snprintf(buf, sizeof buf, "%02x:%02x:%02x:%02x:%02x:%02x", bytes[0], bytes[1], bytes[2],
+                bytes[3], bytes[4], bytes[5]);
+  return buf;
+}
+
+}  // namespace subnic::core

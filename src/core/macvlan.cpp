@@ -1,0 +1,1 @@
+// macvlan port: placeholder
