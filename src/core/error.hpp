@@ -1,4 +1,5 @@
-// Error values shared by every layer: an errno and a one-line message, as the kernel and `ip` report them.
+// Error values shared by every layer: an errno and a one-line message, as the kernel and `ip`
+// report them.
 #pragma once
 
 #include <cerrno>

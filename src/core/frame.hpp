@@ -10,11 +10,11 @@
 
 namespace subnic::core {
 
-inline constexpr std::size_t kEthHeaderLen = 14;  // bytes: dst, src, EtherType
-inline constexpr std::size_t kVlanTagLen = 4;     // bytes: TPID + TCI
-inline constexpr std::uint16_t kEthPVlan = 0x8100;    // IEEE 802.1Q C-tag
-inline constexpr std::uint16_t kEthPQinQ = 0x88a8;    // IEEE 802.1ad S-tag
-inline constexpr std::uint16_t kEthPPause = 0x8808;   // IEEE 802.3 MAC control (PAUSE)
+inline constexpr std::size_t kEthHeaderLen = 14;     // bytes: dst, src, EtherType
+inline constexpr std::size_t kVlanTagLen = 4;        // bytes: TPID + TCI
+inline constexpr std::uint16_t kEthPVlan = 0x8100;   // IEEE 802.1Q C-tag
+inline constexpr std::uint16_t kEthPQinQ = 0x88a8;   // IEEE 802.1ad S-tag
+inline constexpr std::uint16_t kEthPPause = 0x8808;  // IEEE 802.3 MAC control (PAUSE)
 inline constexpr std::uint16_t kEthPIpv4 = 0x0800;
 inline constexpr std::uint16_t kEthPIpv6 = 0x86dd;
 inline constexpr std::uint16_t kEthPArp = 0x0806;

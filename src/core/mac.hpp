@@ -43,7 +43,8 @@ struct Mac {
     return m;
   }
 
-  /// Parses "aa:bb:cc:dd:ee:ff" (hex digits, either case; one- or two-digit octets as `ip` accepts).
+  /// Parses "aa:bb:cc:dd:ee:ff" (hex digits, either case; one- or two-digit octets as `ip`
+  /// accepts).
   static std::optional<Mac> parse(std::string_view s);
   /// "aa:bb:cc:dd:ee:ff", lower case, as `ip` prints.
   std::string to_string() const;

@@ -1,0 +1,31 @@
+// Named drop reasons: every frame subnic drops is counted under one of these, visible with `-s`.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <string_view>
+
+namespace subnic::core {
+
+enum class DropReason : std::uint8_t {
+  kNone = 0,
+  kMalformed,    // shorter than its headers claim (runt, truncated VLAN tag)
+  kNoCarrier,    // the upper's carrier is off because the lower is down (§2.9)
+  kLowerDown,    // bridge-mode local forward while the lower is not up (dev_forward_skb)
+  kTooBig,       // longer than the receiver's MTU + 18 and not GSO (is_skb_forwardable)
+  kBcQueueFull,  // broadcast queue full or of length 0 (macvlan_broadcast_enqueue)
+  kUpperDown,    // passthru upper is down (macvlan_handle_frame)
+  kNoQueue,      // the upper's endpoint is not attached (daemon restarting, TAP closed)
+  kWriteFailed,  // the endpoint refused the frame (full, gone)
+  kCount,
+};
+
+inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::kCount)>
+    kDropReasonNames = {"none",          "malformed",  "no_carrier", "lower_down",  "too_big",
+                        "bc_queue_full", "upper_down", "no_queue",   "write_failed"};
+
+inline constexpr std::string_view to_string(DropReason r) {
+  return kDropReasonNames[static_cast<std::size_t>(r)];
+}
+
+}  // namespace subnic::core
