@@ -7,7 +7,7 @@ pkgs=(
   libfmt-dev libspdlog-dev nlohmann-json3-dev libexpected-dev libcli11-dev libmnl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab: namespaces, probes, DHCP, captures
-  iproute2 iputils-ping dnsmasq-base tcpdump procps python3 kmod
+  iproute2 iputils-ping dnsmasq-base busybox tcpdump procps python3 kmod
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds subnic and runs every test: unit, integration (root), lab scenarios against the kernel
+# oracle (root), then the unit and integration tests again under AddressSanitizer and
+# UndefinedBehaviorSanitizer. Under CI=true a missing privilege or tool fails the run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [[ $EUID -ne 0 && "${CI:-}" == "true" ]]; then
+  echo "test.sh: the namespace and TAP tests need root (CI=true: this is a failure)" >&2
+  exit 1
+fi
+echo "== sanitizer build (ASan + UBSan): unit and integration tests"
+BUILD_DIR=build-asan BUILD_TYPE=Debug scripts/build.sh -DSUBNIC_SANITIZE=ON -DSUBNIC_BENCH=OFF
+(cd build-asan && ctest --output-on-failure -L 'unit|integration' -j2)
+echo "== release build: every test"
+scripts/build.sh
+cd build
+ctest --output-on-failure

@@ -1,0 +1,1354 @@
+// subnicd's control plane: requests, the device graph, following devices, state on disk.
+#include "daemon/daemon.hpp"
+
+#include <fcntl.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <signal.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include <spdlog/spdlog.h>
+
+#include "ctl/line_buffer.hpp"
+#include "ctl/message.hpp"
+#include "ctl/validate.hpp"
+#include "sys/dev_mcast.hpp"
+
+namespace subnic::daemon {
+
+namespace {
+
+constexpr std::uint64_t kListenTag = 1ull << 62;
+constexpr std::uint64_t kSignalTag = kListenTag + 1;
+constexpr std::uint64_t kTimerTag = kListenTag + 2;
+constexpr std::uint64_t kClientTag = 1ull << 61;   // | fd
+constexpr std::uint64_t kMonitorTag = 1ull << 60;  // | inode (inodes fit in 60 bits)
+constexpr std::uint64_t kTagMask = kMonitorTag - 1;
+constexpr int kStateVersion = 1;
+constexpr unsigned kIffLowerUp = 0x10000;  // IFF_LOWER_UP (<linux/if.h>, which clashes with <net/if.h>)
+
+Error err(int code, std::string message) { return Error{code, std::move(message)}; }
+
+std::string strerror_line(int code) {
+  return std::string{"RTNETLINK answers: "} + std::strerror(code);
+}
+
+core::Mac random_mac() {
+  static std::mt19937_64 rng{std::random_device{}()};
+  return core::mac_from_random(rng());
+}
+
+// `ip -j` flag words for a device, in iproute2's order (ip/ipaddress.c print_link_flags).
+Json flag_words(unsigned flags, bool carrier) {
+  Json f = Json::array();
+  if ((flags & IFF_UP) && !carrier) {
+    f.push_back("NO-CARRIER");
+  }
+  const std::pair<unsigned, const char*> names[] = {
+      {IFF_LOOPBACK, "LOOPBACK"}, {IFF_BROADCAST, "BROADCAST"}, {IFF_POINTOPOINT, "POINTOPOINT"},
+      {IFF_MULTICAST, "MULTICAST"}, {IFF_NOARP, "NOARP"},       {IFF_ALLMULTI, "ALLMULTI"},
+      {IFF_PROMISC, "PROMISC"},   {IFF_UP, "UP"},               {kIffLowerUp, "LOWER_UP"}};
+  for (const auto& [bit, name] : names) {
+    if (bit == kIffLowerUp) {
+      if ((flags & IFF_UP) && carrier) {
+        f.push_back(name);
+      }
+    } else if (flags & bit) {
+      f.push_back(name);
+    }
+  }
+  return f;
+}
+
+Result<core::MacvlanChange> parse_macvlan_words(const Json& d) {
+  core::MacvlanChange c;
+  if (d.is_null()) {
+    return c;
+  }
+  if (!d.is_object()) {
+    return tl::unexpected{err(EINVAL, "info_data must be an object")};
+  }
+  for (const auto& [key, value] : d.items()) {
+    if (key == "mode") {
+      const auto m = value.is_string() ? core::parse_macvlan_mode(value.get<std::string>())
+                                       : std::nullopt;
+      if (!m) {
+        return tl::unexpected{err(EINVAL, "Error: unknown macvlan mode " + value.dump())};
+      }
+      c.mode = *m;
+    } else if (key == "flags") {
+      std::uint16_t f = 0;
+      for (const auto& w : value) {
+        if (w == "nopromisc") {
+          f |= core::kMacvlanNoPromisc;
+        } else if (w == "nodst") {
+          f |= core::kMacvlanNoDst;
+        } else {
+          return tl::unexpected{err(EINVAL, "Error: unknown macvlan flag " + w.dump())};
+        }
+      }
+      c.flags = f;
+    } else if (key == "macaddr") {
+      const std::string op = value.value("op", "");
+      if (op == "add") {
+        c.macaddr_op = core::MacaddrOp::kAdd;
+      } else if (op == "del") {
+        c.macaddr_op = core::MacaddrOp::kDel;
+      } else if (op == "set") {
+        c.macaddr_op = core::MacaddrOp::kSet;
+      } else if (op == "flush") {
+        c.macaddr_op = core::MacaddrOp::kFlush;
+      } else {
+        return tl::unexpected{err(EINVAL, "Error: unknown macaddr operation \"" + op + "\"")};
+      }
+      for (const auto& a : value.value("addrs", Json::array())) {
+        const auto m = a.is_string() ? core::Mac::parse(a.get<std::string>()) : std::nullopt;
+        if (!m) {
+          return tl::unexpected{err(EINVAL, "Error: invalid MAC " + a.dump())};
+        }
+        c.macaddrs.push_back(*m);
+      }
+    } else if (key == "bcqueuelen") {
+      if (!value.is_number_unsigned()) {
+        return tl::unexpected{err(EINVAL, "Error: bcqueuelen must be an unsigned number")};
+      }
+      c.bcqueuelen = value.get<std::uint32_t>();
+    } else if (key == "bclim") {
+      if (!value.is_number_integer()) {
+        return tl::unexpected{err(EINVAL, "Error: bclim must be an integer")};
+      }
+      c.bclim = value.get<std::int32_t>();
+    } else {
+      return tl::unexpected{err(EINVAL, "Error: unknown macvlan attribute \"" + key + "\"")};
+    }
+  }
+  return c;
+}
+
+Json error_json(const Error& e) { return Json{{"__error", {{"code", e.code}, {"message", e.message}}}}; }
+
+}  // namespace
+
+struct Daemon::Client {
+  sys::UniqueFd fd;
+  ctl::LineBuffer in;
+  std::string out;
+};
+
+void Daemon::ClientDeleter::operator()(Client* c) const { delete c; }
+
+Daemon::~Daemon() {
+  datapath_.stop();
+  if (listen_fd_) {
+    ::unlink(opts_.socket_path.c_str());
+  }
+}
+
+// ---- namespaces ----------------------------------------------------------------------------
+
+Result<Daemon::Netns*> Daemon::netns_by_fd(sys::UniqueFd fd) {
+  const std::uint64_t inode = sys::netns_inode(fd.get());
+  if (inode == 0) {
+    return tl::unexpected{err(EINVAL, "cannot identify a network namespace")};
+  }
+  if (auto it = netns_.find(inode); it != netns_.end()) {
+    return it->second.get();
+  }
+  auto guard = sys::NetnsGuard::enter(fd.get());
+  if (!guard) {
+    return tl::unexpected{guard.error()};
+  }
+  auto nl = sys::Netlink::open();
+  auto mon = sys::LinkMonitor::open();
+  if (auto st = guard->leave(); !st) {
+    return tl::unexpected{st.error()};
+  }
+  if (!nl) {
+    return tl::unexpected{nl.error()};
+  }
+  if (!mon) {
+    return tl::unexpected{mon.error()};
+  }
+  auto ns = std::make_unique<Netns>(Netns{std::move(fd), inode, "", std::move(*nl), std::move(*mon)});
+  if (inode != home_ns_) {
+    ns->name = sys::netns_name_of(inode).value_or("nsfs:[" + std::to_string(inode) + "]");
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kMonitorTag | inode;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, ns->monitor.fd(), &ev);
+  Netns* raw = ns.get();
+  netns_[inode] = std::move(ns);
+  return raw;
+}
+
+Result<Daemon::Netns*> Daemon::netns_by_name(const std::string& name) {
+  auto fd = sys::open_netns(name);
+  if (!fd) {
+    return tl::unexpected{fd.error()};
+  }
+  return netns_by_fd(std::move(*fd));
+}
+
+std::string Daemon::netns_label(std::uint64_t inode) const {
+  if (auto it = netns_.find(inode); it != netns_.end()) {
+    return it->second->name;
+  }
+  return inode == home_ns_ ? "" : "nsfs:[" + std::to_string(inode) + "]";
+}
+
+void Daemon::release_unused_netns() {
+  for (auto it = netns_.begin(); it != netns_.end();) {
+    const std::uint64_t inode = it->first;
+    const bool used = inode == home_ns_ ||
+                      std::any_of(lowers_.begin(), lowers_.end(),
+                                  [&](const auto& l) { return l.second.ns == inode; }) ||
+                      std::any_of(uppers_.begin(), uppers_.end(),
+                                  [&](const auto& u) { return u.second.ns == inode; });
+    if (used) {
+      ++it;
+    } else {
+      ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, it->second->monitor.fd(), nullptr);
+      it = netns_.erase(it);
+    }
+  }
+}
+
+// ---- graph ---------------------------------------------------------------------------------
+
+core::LowerState Daemon::lower_state(const sys::LinkInfo& li) const {
+  core::LowerState s;
+  s.mac = li.address;
+  s.up = li.up();
+  s.carrier = li.lower_up();
+  s.mtu = li.mtu;
+  s.max_mtu = li.max_mtu != 0 ? li.max_mtu : 65535;
+  s.promisc = li.promiscuity > 0;
+  s.allmulti = li.allmulti > 0;
+  return s;
+}
+
+Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li) {
+  for (auto& [key, l] : lowers_) {
+    if (l.ns == ns.inode && l.ifindex == li.ifindex) {
+      return &l;
+    }
+  }
+  // macvlan_port_create: Ethernet-type, not loopback, no other rx handler.
+  if (li.type != ARPHRD_ETHER || (li.flags & IFF_LOOPBACK)) {
+    return tl::unexpected{err(EINVAL, strerror_line(EINVAL))};
+  }
+  if (li.master_ifindex != 0) {
+    return tl::unexpected{err(EBUSY, strerror_line(EBUSY))};
+  }
+  auto guard = sys::NetnsGuard::enter(ns.fd.get());
+  if (!guard) {
+    return tl::unexpected{guard.error()};
+  }
+  auto sock = io::PacketSocket::open(li.ifindex);
+  if (auto st = guard->leave(); !st) {
+    return tl::unexpected{st.error()};
+  }
+  if (!sock) {
+    return tl::unexpected{sock.error()};
+  }
+  Lower l{next_id_++, ns.inode, li.ifindex, li.name, core::MacvlanPort{lower_state(li)},
+          std::make_shared<LowerIo>(std::move(*sock)), {}, {}};
+  if (auto st = datapath_.watch(l.key, l.io->sock.fd()); !st) {
+    return tl::unexpected{st.error()};
+  }
+  const auto key = l.key;
+  auto [it, inserted] = lowers_.emplace(key, std::move(l));
+  spdlog::info("lower {} (ifindex {}) attached", li.name, li.ifindex);
+  return &it->second;
+}
+
+void Daemon::destroy_lower(std::uint64_t key) {
+  auto it = lowers_.find(key);
+  if (it == lowers_.end()) {
+    return;
+  }
+  auto& l = it->second;
+  datapath_.unwatch(l.io->sock.fd());
+  // macvlan_port_destroy: put back the MAC a passthru upper changed.
+  if (auto ns = netns_.find(l.ns); ns != netns_.end()) {
+    if (const auto saved = l.port.saved_lower_mac()) {
+      if (auto li = ns->second->nl.get_link(l.ifindex); li && li->address != *saved) {
+        (void)ns->second->nl.set_address(l.ifindex, *saved);
+      }
+    }
+  }
+  spdlog::info("lower {} released", l.ifname);
+  lowers_.erase(it);
+}
+
+std::uint32_t Daemon::index_of(const Upper& u) const {
+  const auto& ids = lowers_.at(u.lower).upper_ids;
+  return static_cast<std::uint32_t>(std::find(ids.begin(), ids.end(), u.id) - ids.begin());
+}
+
+Result<Daemon::Upper*> Daemon::find_upper(const Json& p) {
+  const std::string name = p.value("name", "");
+  std::optional<std::uint64_t> want_ns;
+  if (p.contains("netns")) {
+    auto ns = netns_by_name(p["netns"].get<std::string>());
+    if (!ns) {
+      return tl::unexpected{ns.error()};
+    }
+    want_ns = (*ns)->inode;
+  }
+  std::vector<Upper*> here, anywhere;
+  for (auto& [id, u] : uppers_) {
+    if (u.name != name) {
+      continue;
+    }
+    anywhere.push_back(&u);
+    if (u.ns == want_ns.value_or(home_ns_)) {
+      here.push_back(&u);
+    }
+  }
+  if (!here.empty()) {
+    return here.front();
+  }
+  if (!want_ns && anywhere.size() == 1) {
+    return anywhere.front();  // moved into a container: still named by its name
+  }
+  if (!want_ns && anywhere.size() > 1) {
+    std::string where;
+    for (auto* u : anywhere) {
+      where += (where.empty() ? "" : ", ") + netns_label(u->ns);
+    }
+    return tl::unexpected{err(EINVAL, "Device \"" + name + "\" is ambiguous: it exists in " +
+                                          where + "; name one with -n NETNS")};
+  }
+  return tl::unexpected{err(ENODEV, "Cannot find device \"" + name + "\"")};
+}
+
+void Daemon::delete_upper(std::uint64_t id, bool destroy_tap) {
+  auto it = uppers_.find(id);
+  if (it == uppers_.end()) {
+    return;
+  }
+  Upper& u = it->second;
+  Lower& l = lowers_.at(u.lower);
+  const auto idx = index_of(u);
+  datapath_.unwatch(u.io->tap.fd());
+  l.port.remove_upper(idx);
+  l.upper_ids.erase(l.upper_ids.begin() + idx);
+  if (destroy_tap) {
+    if (auto st = u.io->tap.destroy(); !st) {
+      spdlog::warn("{}: {}", u.name, st.error().message);
+    }
+  }
+  spdlog::info("upper {} deleted", u.name);
+  const auto lower_key = u.lower;
+  uppers_.erase(it);
+  if (l.upper_ids.empty()) {
+    publish();  // the datapath lets go of the port before its socket closes
+    destroy_lower(lower_key);
+  } else {
+    apply_lower(l);
+  }
+  release_unused_netns();
+  dirty_ = true;
+}
+
+// ---- requests ------------------------------------------------------------------------------
+
+Json Daemon::handle(const std::string& method, const Json& params) {
+  try {
+    if (method == "link.add") {
+      return link_add(params);
+    }
+    if (method == "link.set") {
+      return link_set(params);
+    }
+    if (method == "link.del") {
+      return link_del(params);
+    }
+    if (method == "link.show") {
+      return link_show(params);
+    }
+    if (method == "ping") {
+      return Json{{"pong", true}};
+    }
+    return error_json(err(EOPNOTSUPP, "Error: unknown method \"" + method + "\""));
+  } catch (const std::exception& e) {
+    // nlohmann type errors from ill-typed parameters: a bad request, never a crash.
+    return error_json(err(EINVAL, std::string{"Error: bad request parameters: "} + e.what()));
+  }
+}
+
+Json Daemon::link_add(const Json& p) {
+  const std::string name = p.value("name", "");
+  if (!ctl::valid_ifname(name)) {
+    return error_json(err(EINVAL, "Error: argument \"" + name + "\" is wrong: \"name\" not a valid ifname"));
+  }
+  const std::string type = p.value("type", "");
+  if (type != "macvlan") {
+    return error_json(err(EOPNOTSUPP, "Error: subnic: type \"" + type + "\" is not supported yet"));
+  }
+  if (!p.contains("link")) {
+    return error_json(err(EINVAL, strerror_line(EINVAL) + " (macvlan needs \"link LOWER\")"));
+  }
+  auto ns = netns_by_name(p.value("netns", ""));
+  if (!ns) {
+    return error_json(ns.error());
+  }
+  auto li = (*ns)->nl.get_link(p["link"].get<std::string>());
+  if (!li) {
+    return error_json(li.error());
+  }
+  if ((*ns)->nl.get_link(name)) {
+    return error_json(err(EEXIST, strerror_line(EEXIST)));
+  }
+  auto change = parse_macvlan_words(p.value("info_data", Json()));
+  if (!change) {
+    return error_json(change.error());
+  }
+  std::optional<core::Mac> mac;
+  if (p.contains("address")) {
+    mac = core::Mac::parse(p["address"].get<std::string>());
+    if (!mac) {
+      return error_json(err(EINVAL, "Error: invalid MAC " + p["address"].dump()));
+    }
+  }
+  std::optional<std::uint32_t> mtu;
+  if (p.contains("mtu")) {
+    mtu = p["mtu"].get<std::uint32_t>();
+  }
+  // Creating on top of one of our uppers puts the new one on that upper's lower (no nesting).
+  Lower* lower = nullptr;
+  for (auto& [id, u] : uppers_) {
+    if (u.ns == (*ns)->inode && u.ifindex == li->ifindex) {
+      lower = &lowers_.at(u.lower);
+    }
+  }
+  if (lower == nullptr) {
+    auto l = lower_for(**ns, *li);
+    if (!l) {
+      return error_json(l.error());
+    }
+    lower = *l;
+  }
+  const auto lower_key = lower->key;
+  const std::uint64_t id = next_id_++;
+  auto idx = lower->port.add_upper(id, mac, random_mac(), mtu, *change);
+  if (!idx) {
+    if (lower->upper_ids.empty()) {
+      publish();
+      destroy_lower(lower_key);
+    }
+    return error_json(idx.error());
+  }
+  lower->upper_ids.push_back(id);
+  const auto& cfg = lower->port.uppers()[*idx];
+
+  auto guard = sys::NetnsGuard::enter((*ns)->fd.get());
+  auto tap = guard ? io::Tap::create(name) : tl::unexpected{guard.error()};
+  if (guard) {
+    (void)guard->leave();
+  }
+  Result<sys::LinkInfo> tli = tap ? (*ns)->nl.get_link(name) : tl::unexpected{tap.error()};
+  if (tli) {
+    sys::LinkChange ch;
+    ch.ifindex = tli->ifindex;
+    ch.address = cfg.mac;
+    ch.mtu = cfg.mtu;
+    ch.txqlen = p.value("txqueuelen", 1000u);
+    if (auto st = (*ns)->nl.change_link(ch); !st) {
+      tli = tl::unexpected{st.error()};
+    }
+  }
+  if (!tli) {
+    if (tap) {
+      (void)tap->destroy();
+    }
+    lower->port.remove_upper(*idx);
+    lower->upper_ids.pop_back();
+    if (lower->upper_ids.empty()) {
+      publish();
+      destroy_lower(lower_key);
+    }
+    return error_json(tli.error());
+  }
+  (void)tap->set_carrier(lower->port.lower().up && lower->port.lower().carrier);
+  Upper u{id, lower_key, name, (*ns)->inode, tli->ifindex,
+          std::make_shared<UpperIo>(std::move(*tap))};
+  if (auto st = datapath_.watch(id, u.io->tap.fd()); !st) {
+    spdlog::error("{}: {}", name, st.error().message);
+  }
+  auto& rec = uppers_.emplace(id, std::move(u)).first->second;
+  apply_lower(*lower);
+  dirty_ = true;
+  spdlog::info("upper {} added on {} (mode {})", name, lower->ifname,
+               core::to_string(cfg.mode));
+  return describe(rec, true, false);
+}
+
+Status Daemon::set_up(Upper& u, bool up) {
+  Lower& l = lowers_.at(u.lower);
+  const auto idx = index_of(u);
+  auto& ns = *netns_.at(u.ns);
+  if (up) {
+    if (auto st = l.port.open(idx); !st) {
+      return st;
+    }
+  } else {
+    l.port.stop(idx);
+  }
+  if (auto st = ns.nl.set_up(u.ifindex, up); !st) {
+    if (up) {
+      l.port.stop(idx);
+    }
+    return st;
+  }
+  apply_lower(l);
+  return {};
+}
+
+Json Daemon::link_set(const Json& p) {
+  auto found = find_upper(p);
+  if (!found) {
+    return error_json(found.error());
+  }
+  Upper& u = **found;
+  const std::uint64_t id = u.id;
+  Lower& l = lowers_.at(u.lower);
+  auto& ns = *netns_.at(u.ns);
+  // ip's order (iplink.c / rtnl_setlink): type data, name, address, mtu, netns, then up/down.
+  if (p.contains("info_data") || p.contains("type")) {
+    if (p.contains("type") && p["type"] != "macvlan") {
+      return error_json(err(EOPNOTSUPP, strerror_line(EOPNOTSUPP) + " (not a " +
+                                            p["type"].get<std::string>() + " device)"));
+    }
+    auto change = parse_macvlan_words(p.value("info_data", Json()));
+    if (!change) {
+      return error_json(change.error());
+    }
+    if (auto st = l.port.changelink(index_of(u), *change); !st) {
+      return error_json(st.error());
+    }
+    apply_lower(l);
+    dirty_ = true;
+  }
+  if (p.contains("newname")) {
+    const std::string nn = p["newname"].get<std::string>();
+    if (!ctl::valid_ifname(nn)) {
+      return error_json(err(EINVAL, "Error: argument \"" + nn + "\" is wrong: \"name\" not a valid ifname"));
+    }
+    if (auto st = ns.nl.set_name(u.ifindex, nn); !st) {
+      return error_json(st.error());
+    }
+    u.name = nn;
+    dirty_ = true;
+  }
+  if (p.contains("address")) {
+    const auto mac = core::Mac::parse(p["address"].get<std::string>());
+    if (!mac) {
+      return error_json(err(EINVAL, "Error: invalid MAC " + p["address"].dump()));
+    }
+    auto r = l.port.set_address(index_of(u), *mac);
+    if (!r) {
+      return error_json(r.error());
+    }
+    auto& lns = *netns_.at(l.ns);
+    const auto st = *r ? lns.nl.set_address(l.ifindex, *mac) : ns.nl.set_address(u.ifindex, *mac);
+    if (!st) {
+      return error_json(st.error());
+    }
+    if (*r) {
+      sync_lower(l.key, false);
+    }
+    apply_lower(l);
+    dirty_ = true;
+  }
+  if (p.contains("mtu")) {
+    const auto mtu = p["mtu"].get<std::uint32_t>();
+    if (auto st = l.port.set_mtu(index_of(u), mtu); !st) {
+      return error_json(st.error());
+    }
+    if (auto st = ns.nl.set_mtu(u.ifindex, mtu); !st) {
+      return error_json(st.error());
+    }
+    dirty_ = true;
+  }
+  if (p.contains("promisc")) {
+    (void)ns.nl.set_promisc(u.ifindex, p["promisc"].get<bool>());
+  }
+  if (p.contains("allmulticast")) {
+    (void)ns.nl.set_allmulti(u.ifindex, p["allmulticast"].get<bool>());
+  }
+  if (p.contains("to_netns")) {
+    auto target = netns_by_name(p["to_netns"].get<std::string>());
+    if (!target) {
+      return error_json(target.error());
+    }
+    if (auto st = ns.nl.set_netns(u.ifindex, (*target)->fd.get()); !st) {
+      return error_json(st.error());
+    }
+    sync_upper(id);
+  }
+  if (p.contains("up")) {
+    if (uppers_.count(id) == 0) {
+      return error_json(err(ENODEV, "Cannot find device \"" + p.value("name", "") + "\""));
+    }
+    if (auto st = set_up(uppers_.at(id), p["up"].get<bool>()); !st) {
+      return error_json(st.error());
+    }
+  }
+  if (uppers_.count(id) != 0) {
+    sync_upper(id);
+  }
+  publish();
+  return Json::object();
+}
+
+Json Daemon::link_del(const Json& p) {
+  auto found = find_upper(p);
+  if (!found) {
+    return error_json(found.error());
+  }
+  delete_upper((*found)->id, true);
+  publish();
+  return Json::object();
+}
+
+Json Daemon::link_show(const Json& p) {
+  Json links = Json::array();
+  const bool details = p.value("details", false);
+  const bool stats = p.value("stats", false);
+  if (p.contains("name")) {
+    auto found = find_upper(p);
+    if (!found) {
+      if (found.error().code == ENODEV) {
+        return error_json(err(ENODEV, "Device \"" + p["name"].get<std::string>() +
+                                          "\" does not exist."));
+      }
+      return error_json(found.error());
+    }
+    links.push_back(describe(**found, details, stats));
+  } else {
+    for (auto& [id, u] : uppers_) {
+      links.push_back(describe(u, details, stats));
+    }
+  }
+  return Json{{"links", links}};
+}
+
+Json Daemon::describe(const Upper& u, bool details, bool stats) {
+  const Lower& l = lowers_.at(u.lower);
+  const auto& cfg = l.port.uppers()[index_of(u)];
+  Json j;
+  j["ifindex"] = u.ifindex;
+  j["link"] = l.ifname;
+  j["ifname"] = u.name;
+  auto li = netns_.at(u.ns)->nl.get_link(u.ifindex);
+  const unsigned flags = li ? li->flags : 0;
+  const bool carrier = l.port.lower().up && l.port.lower().carrier;
+  j["flags"] = flag_words(flags, carrier);
+  j["mtu"] = cfg.mtu;
+  j["qdisc"] = "noqueue";
+  j["operstate"] = !(flags & IFF_UP) ? "DOWN" : (carrier ? "UP" : "LOWERLAYERDOWN");
+  j["linkmode"] = "DEFAULT";
+  j["group"] = "default";
+  j["txqlen"] = li ? li->txqlen : 1000;
+  j["link_type"] = "ether";
+  j["address"] = cfg.mac.to_string();
+  j["broadcast"] = "ff:ff:ff:ff:ff:ff";
+  j["netns"] = netns_label(u.ns);
+  j["link_netns"] = netns_label(l.ns);
+  if (details) {
+    j["promiscuity"] = li ? li->promiscuity : 0;
+    j["allmulti"] = li ? li->allmulti : 0;
+    j["min_mtu"] = core::kMinMtu;
+    j["max_mtu"] = l.port.lower().max_mtu;
+    Json data;
+    data["mode"] = core::to_string(cfg.mode);
+    Json fl = Json::array();
+    if (cfg.flags & core::kMacvlanNoPromisc) {
+      fl.push_back("nopromisc");
+    }
+    if (cfg.flags & core::kMacvlanNoDst) {
+      fl.push_back("nodst");
+    }
+    if (!fl.empty()) {
+      data["flags"] = fl;
+    }
+    data["bcqueuelen"] = cfg.bcqueuelen;
+    data["usedbcqueuelen"] = l.port.bc_queue_len_used();
+    if (l.port.bclim() != core::kDefaultBcLim) {
+      data["bclim"] = l.port.bclim();
+    }
+    if (cfg.mode == core::MacvlanMode::kSource) {
+      data["macaddr_count"] = cfg.sources.size();
+      Json srcs = Json::array();
+      for (const auto& m : cfg.sources) {
+        srcs.push_back(m.to_string());
+      }
+      data["macaddr_data"] = srcs;
+    }
+    j["linkinfo"] = Json{{"info_kind", "macvlan"}, {"info_data", data}};
+    Json dev = Json::array();
+    // What an AF_PACKET lower cannot do like the kernel (semantics.md §13).
+    dev.push_back("lower-taps: bridge-local frames are not seen by the lower's packet sockets");
+    if (cfg.mode == core::MacvlanMode::kPassthru || cfg.mode == core::MacvlanMode::kPrivate ||
+        cfg.mode == core::MacvlanMode::kSource) {
+      dev.push_back("consume: frames the kernel takes from the lower's own stack still reach it");
+    }
+    j["subnic"] = Json{{"deviations", dev}};
+  }
+  if (stats) {
+    const auto& c = u.io->counters;
+    j["stats64"] = {
+        {"rx",
+         {{"bytes", c.rx_bytes.get()},
+          {"packets", c.rx_packets.get()},
+          {"errors", 0},
+          {"dropped", c.rx_dropped.get()},
+          {"over_errors", 0},
+          {"multicast", c.rx_multicast.get()}}},
+        {"tx",
+         {{"bytes", c.tx_bytes.get()},
+          {"packets", c.tx_packets.get()},
+          {"errors", 0},
+          {"dropped", c.tx_dropped.get()},
+          {"carrier_errors", 0},
+          {"collisions", 0}}}};
+    Json drops = Json::object();
+    for (std::size_t r = 1; r < c.drops.size(); ++r) {
+      if (const auto n = c.drops[r].get(); n != 0) {
+        drops[std::string{core::to_string(static_cast<core::DropReason>(r))}] = n;
+      }
+    }
+    j["drops"] = drops;
+  }
+  return j;
+}
+
+// ---- following devices ---------------------------------------------------------------------
+
+void Daemon::apply_lower(Lower& l) {
+  const core::LowerFilter want = l.port.lower_filter();
+  auto& sock = l.io->sock;
+  using M = io::Membership;
+  auto sync_set = [&](const std::vector<core::Mac>& have, const std::vector<core::Mac>& need,
+                      M kind) {
+    for (const auto& m : have) {
+      if (!std::binary_search(need.begin(), need.end(), m)) {
+        (void)sock.drop_membership(kind, m);
+      }
+    }
+    for (const auto& m : need) {
+      if (!std::binary_search(have.begin(), have.end(), m)) {
+        if (auto st = sock.add_membership(kind, m); !st) {
+          spdlog::warn("{}: {}", l.ifname, st.error().message);
+        }
+      }
+    }
+  };
+  sync_set(l.applied.unicast, want.unicast, M::kUnicast);
+  sync_set(l.applied.multicast, want.multicast, M::kMulticast);
+  if ((want.promisc > 0) != (l.applied.promisc > 0)) {
+    (void)(want.promisc > 0 ? sock.add_membership(M::kPromisc) : sock.drop_membership(M::kPromisc));
+  }
+  if ((want.allmulti > 0) != (l.applied.allmulti > 0)) {
+    (void)(want.allmulti > 0 ? sock.add_membership(M::kAllmulti)
+                             : sock.drop_membership(M::kAllmulti));
+  }
+  l.applied = want;
+  // The memberships may have changed the lower's promiscuity (§1.4): read it back.
+  if (auto li = netns_.at(l.ns)->nl.get_link(l.ifindex)) {
+    l.port.set_lower(lower_state(*li));
+  }
+  publish();
+}
+
+void Daemon::sync_lower(std::uint64_t key, bool removed) {
+  auto it = lowers_.find(key);
+  if (it == lowers_.end()) {
+    return;
+  }
+  Lower& l = it->second;
+  auto li = removed ? Result<sys::LinkInfo>{tl::unexpected{err(ENODEV, "")}}
+                    : netns_.at(l.ns)->nl.get_link(l.ifindex);
+  if (!li) {
+    // NETDEV_UNREGISTER: every upper goes with its lower, wherever it is now.
+    spdlog::info("lower {} disappeared: deleting its uppers", l.ifname);
+    const auto ids = l.upper_ids;
+    for (const auto id : ids) {
+      delete_upper(id, true);
+    }
+    publish();
+    return;
+  }
+  const core::LowerState before = l.port.lower();
+  l.port.set_lower(lower_state(*li));
+  l.ifname = li->name;
+  const core::LowerState& now = l.port.lower();
+  const bool carrier = now.up && now.carrier;
+  for (std::uint32_t i = 0; i < l.upper_ids.size(); ++i) {
+    Upper& u = uppers_.at(l.upper_ids[i]);
+    const auto& cfg = l.port.uppers()[i];
+    if (carrier != (before.up && before.carrier)) {
+      (void)u.io->tap.set_carrier(carrier);
+    }
+    auto& ns = *netns_.at(u.ns);
+    if (auto tli = ns.nl.get_link(u.ifindex)) {
+      if (tli->mtu != cfg.mtu) {
+        (void)ns.nl.set_mtu(u.ifindex, cfg.mtu);  // NETDEV_CHANGEMTU
+      }
+      if (tli->address != cfg.mac) {
+        (void)ns.nl.set_address(u.ifindex, cfg.mac);  // passthru follows the lower
+      }
+    }
+  }
+  publish();
+}
+
+void Daemon::sync_upper(std::uint64_t id) {
+  auto it = uppers_.find(id);
+  if (it == uppers_.end()) {
+    return;
+  }
+  Upper& u = it->second;
+  auto name = u.io->broken.load() ? Result<std::string>{tl::unexpected{err(EBADFD, "")}}
+                                   : u.io->tap.name();
+  auto nsfd = name ? u.io->tap.netns() : Result<sys::UniqueFd>{tl::unexpected{name.error()}};
+  if (!nsfd) {
+    // The device is gone (its namespace was deleted, or someone deleted it): as the kernel's
+    // macvlan would be, the upper is gone.
+    spdlog::info("upper {} vanished: {}", u.name, nsfd.error().message);
+    delete_upper(id, false);
+    publish();
+    return;
+  }
+  auto ns = netns_by_fd(std::move(*nsfd));
+  if (!ns) {
+    return;
+  }
+  if ((*ns)->inode != u.ns || *name != u.name) {
+    spdlog::info("upper {} is now {} in netns \"{}\"", u.name, *name, (*ns)->name);
+    u.ns = (*ns)->inode;
+    u.name = *name;
+    dirty_ = true;
+  }
+  auto li = (*ns)->nl.get_link(u.name);
+  if (!li) {
+    return;
+  }
+  u.ifindex = li->ifindex;
+  Lower& l = lowers_.at(u.lower);
+  const auto idx = index_of(u);
+  const auto& cfg = l.port.uppers()[idx];
+  auto& nl = (*ns)->nl;
+  bool changed = false;
+  // A plain `ip link set` on the TAP: subnic applies it through the same rules, and undoes
+  // what the kernel's macvlan would have refused (the TAP cannot refuse it itself).
+  if (li->up() && !cfg.up) {
+    if (auto st = l.port.open(idx); !st) {
+      spdlog::warn("{}: up refused ({}); setting it down again", u.name, st.error().message);
+      (void)nl.set_up(u.ifindex, false);
+    }
+    changed = true;
+  } else if (!li->up() && cfg.up) {
+    l.port.stop(idx);
+    changed = true;
+  }
+  if (li->address != l.port.uppers()[idx].mac) {
+    auto r = l.port.set_address(idx, li->address);
+    if (!r) {
+      spdlog::warn("{}: address {} refused ({}); restoring {}", u.name, li->address.to_string(),
+                   r.error().message, l.port.uppers()[idx].mac.to_string());
+      (void)nl.set_address(u.ifindex, l.port.uppers()[idx].mac);
+    } else if (*r) {
+      (void)netns_.at(l.ns)->nl.set_address(l.ifindex, li->address);  // passthru: the lower
+      sync_lower(l.key, false);
+    }
+    changed = true;
+    dirty_ = true;
+  }
+  if (li->mtu != l.port.uppers()[idx].mtu) {
+    if (auto st = l.port.set_mtu(idx, li->mtu); !st) {
+      spdlog::warn("{}: mtu {} refused ({}); restoring {}", u.name, li->mtu, st.error().message,
+                   l.port.uppers()[idx].mtu);
+      (void)nl.set_mtu(u.ifindex, l.port.uppers()[idx].mtu);
+    }
+    dirty_ = true;
+  }
+  // The upper's receive filter, as its namespace's stack set it.
+  std::vector<core::Mac> mc;
+  if (auto guard = sys::NetnsGuard::enter((*ns)->fd.get())) {
+    if (auto list = sys::read_dev_mcast(u.ifindex)) {
+      mc = std::move(*list);
+    }
+    (void)guard->leave();
+  }
+  const auto& now = l.port.uppers()[idx];
+  const bool promisc = li->promiscuity > 0;
+  const bool allmulti = li->allmulti > 0 || (li->flags & IFF_ALLMULTI);
+  std::vector<core::Mac> sorted = mc;
+  std::erase_if(sorted, [](const core::Mac& m) { return !m.is_multicast(); });
+  std::sort(sorted.begin(), sorted.end());
+  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
+  if (promisc != now.promisc || allmulti != now.allmulti || sorted != now.mc_list) {
+    l.port.set_upper_rx(idx, promisc, allmulti, std::move(sorted));
+    changed = true;
+  }
+  if (changed) {
+    apply_lower(l);
+  }
+}
+
+void Daemon::sync_all() {
+  std::vector<std::uint64_t> lower_keys;
+  for (const auto& [k, l] : lowers_) {
+    lower_keys.push_back(k);
+  }
+  for (const auto k : lower_keys) {
+    sync_lower(k, false);
+  }
+  std::vector<std::uint64_t> ids;
+  for (const auto& [id, u] : uppers_) {
+    ids.push_back(id);
+  }
+  for (const auto id : ids) {
+    sync_upper(id);
+  }
+  release_unused_netns();
+}
+
+void Daemon::on_monitor(Netns& ns) {
+  std::vector<std::uint64_t> uppers, lowers;
+  std::vector<std::uint64_t> removed_lowers;
+  bool all = false;
+  const std::uint64_t inode = ns.inode;
+  (void)ns.monitor.drain([&](const sys::LinkEvent& ev) {
+    if (ev.overrun) {
+      all = true;
+      return;
+    }
+    for (const auto& [k, l] : lowers_) {
+      if (l.ns == inode && l.ifindex == ev.link.ifindex) {
+        (ev.removed ? removed_lowers : lowers).push_back(k);
+      }
+    }
+    for (const auto& [id, u] : uppers_) {
+      if (u.ns == inode && u.ifindex == ev.link.ifindex) {
+        uppers.push_back(id);
+      }
+    }
+  });
+  if (all) {
+    sync_all();
+    return;
+  }
+  for (const auto k : removed_lowers) {
+    sync_lower(k, true);
+  }
+  for (const auto k : lowers) {
+    sync_lower(k, false);
+  }
+  for (const auto id : uppers) {
+    sync_upper(id);
+  }
+  release_unused_netns();
+}
+
+// ---- publishing and state ------------------------------------------------------------------
+
+void Daemon::publish() {
+  auto snap = std::make_shared<Snapshot>();
+  for (auto& [key, l] : lowers_) {
+    PortSnapshot ps{l.port, l.io, {}};
+    for (const auto id : l.upper_ids) {
+      ps.uppers.push_back(uppers_.at(id).io);
+      snap->by_key[id] = Endpoint{static_cast<std::uint32_t>(snap->ports.size()),
+                                  static_cast<std::int32_t>(ps.uppers.size() - 1)};
+    }
+    snap->by_key[key] = Endpoint{static_cast<std::uint32_t>(snap->ports.size()), -1};
+    snap->ports.push_back(std::move(ps));
+  }
+  datapath_.publish(std::move(snap));
+}
+
+void Daemon::save_state() {
+  Json uppers = Json::array();
+  for (const auto& [id, u] : uppers_) {
+    const Lower& l = lowers_.at(u.lower);
+    const auto& cfg = l.port.uppers()[index_of(u)];
+    Json srcs = Json::array();
+    for (const auto& m : cfg.sources) {
+      srcs.push_back(m.to_string());
+    }
+    uppers.push_back({{"id", id},
+                      {"name", u.name},
+                      {"netns", netns_label(u.ns)},
+                      {"netns_inode", u.ns},
+                      {"ifindex", u.ifindex},
+                      {"lower", {{"netns", netns_label(l.ns)}, {"ifname", l.ifname}}},
+                      {"type", "macvlan"},
+                      {"address", cfg.mac.to_string()},
+                      {"mtu", cfg.mtu},
+                      {"mode", core::to_string(cfg.mode)},
+                      {"flags", cfg.flags},
+                      {"bcqueuelen", cfg.bcqueuelen},
+                      {"bclim", l.port.bclim()},
+                      {"sources", srcs}});
+  }
+  const Json state{{"version", kStateVersion}, {"next_id", next_id_}, {"uppers", uppers}};
+  // Atomic replace: write a temporary file, fsync it, rename over the old one, fsync the dir.
+  const std::filesystem::path dir{opts_.state_dir};
+  const auto tmp = dir / "state.json.tmp";
+  const auto dst = dir / "state.json";
+  const std::string text = state.dump(2) + "\n";
+  sys::UniqueFd fd{::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600)};
+  if (!fd || ::write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size()) ||
+      ::fsync(fd.get()) != 0) {
+    spdlog::error("saving state to {}: {}", tmp.string(), std::strerror(errno));
+    return;
+  }
+  fd.reset();
+  if (::rename(tmp.c_str(), dst.c_str()) != 0) {
+    spdlog::error("saving state to {}: {}", dst.string(), std::strerror(errno));
+    return;
+  }
+  sys::UniqueFd dfd{::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)};
+  if (dfd) {
+    ::fsync(dfd.get());
+  }
+  dirty_ = false;
+}
+
+bool Daemon::attach_saved(const Json& s) {
+  const std::string name = s.value("name", "");
+  const auto mac = core::Mac::parse(s.value("address", ""));
+  if (!mac) {
+    return false;
+  }
+  // Where is the TAP now? First where it was last seen, then every namespace on the machine
+  // by name, then by MAC (renamed while subnicd was down).
+  std::vector<sys::NetnsEntry> all = sys::list_all_netns();
+  const std::uint64_t last = s.value("netns_inode", std::uint64_t{0});
+  const std::string last_name = s.value("netns", "");
+  std::stable_sort(all.begin(), all.end(), [&](const auto& a, const auto& b) {
+    const bool pa = a.inode == last || (a.name && *a.name == last_name);
+    const bool pb = b.inode == last || (b.name && *b.name == last_name);
+    return pa && !pb;
+  });
+  for (int pass = 0; pass < 2; ++pass) {
+    for (auto& e : all) {
+      auto guard = sys::NetnsGuard::enter(e.fd.get());
+      if (!guard) {
+        continue;
+      }
+      auto nl = sys::Netlink::open();
+      std::optional<std::string> found;
+      if (nl) {
+        if (pass == 0) {
+          if (auto li = nl->get_link(name); li && li->kind == "tun" && li->address == *mac) {
+            found = name;
+          }
+        } else if (auto links = nl->list_links()) {
+          for (const auto& li : *links) {
+            if (li.kind == "tun" && li.address == *mac) {
+              found = li.name;
+            }
+          }
+        }
+      }
+      Result<io::Tap> tap = found ? io::Tap::attach(*found) : tl::unexpected{err(ENODEV, "")};
+      (void)guard->leave();
+      if (!tap) {
+        continue;
+      }
+      auto dup = sys::UniqueFd{::dup(e.fd.get())};
+      auto ns = netns_by_fd(std::move(dup));
+      if (!ns) {
+        (void)tap->set_persist(true);
+        return false;
+      }
+      auto li = (*ns)->nl.get_link(*found);
+      auto lns = netns_by_name(s["lower"].value("netns", ""));
+      auto lli = lns ? (*lns)->nl.get_link(s["lower"].value("ifname", ""))
+                     : Result<sys::LinkInfo>{tl::unexpected{lns.error()}};
+      auto lower = lli ? lower_for(**lns, *lli) : Result<Lower*>{tl::unexpected{lli.error()}};
+      if (!li || !lower) {
+        spdlog::warn("upper {}: its lower {} is gone; deleting it as the kernel would", name,
+                     s["lower"].value("ifname", ""));
+        (void)tap->destroy();
+        return false;
+      }
+      core::MacvlanChange c;
+      c.mode = core::parse_macvlan_mode(s.value("mode", "vepa"));
+      c.flags = s.value("flags", std::uint16_t{0});
+      c.bcqueuelen = s.value("bcqueuelen", core::kDefaultBcQueueLen);
+      c.bclim = s.value("bclim", core::kDefaultBcLim);
+      if (c.mode == core::MacvlanMode::kSource) {
+        c.macaddr_op = core::MacaddrOp::kSet;
+        for (const auto& m : s.value("sources", Json::array())) {
+          if (auto sm = core::Mac::parse(m.get<std::string>())) {
+            c.macaddrs.push_back(*sm);
+          }
+        }
+      }
+      const std::uint64_t id = s.value("id", next_id_);
+      next_id_ = std::max(next_id_, id + 1);
+      auto idx = (*lower)->port.add_upper(id, *mac, *mac, s.value("mtu", 1500u), c);
+      if (!idx) {
+        spdlog::warn("upper {}: {}", name, idx.error().message);
+        (void)tap->destroy();
+        return false;
+      }
+      (*lower)->upper_ids.push_back(id);
+      (void)tap->set_carrier((*lower)->port.lower().up && (*lower)->port.lower().carrier);
+      Upper u{id, (*lower)->key, *found, (*ns)->inode, li->ifindex,
+              std::make_shared<UpperIo>(std::move(*tap))};
+      (void)datapath_.watch(id, u.io->tap.fd());
+      uppers_.emplace(id, std::move(u));
+      spdlog::info("upper {} restored in netns \"{}\"", *found, (*ns)->name);
+      return true;
+    }
+  }
+  return false;
+}
+
+void Daemon::restore_state() {
+  const auto path = std::filesystem::path{opts_.state_dir} / "state.json";
+  std::ifstream in{path};
+  if (!in) {
+    return;
+  }
+  Json state;
+  try {
+    state = Json::parse(in);
+  } catch (const std::exception& e) {
+    // Never lose the old file: keep it aside for inspection and start empty.
+    const auto aside = path.string() + ".corrupt";
+    std::filesystem::rename(path, aside);
+    spdlog::error("state file {} unreadable ({}); kept as {}", path.string(), e.what(), aside);
+    return;
+  }
+  next_id_ = std::max<std::uint64_t>(next_id_, state.value("next_id", std::uint64_t{1}));
+  for (const auto& s : state.value("uppers", Json::array())) {
+    try {
+      if (!attach_saved(s)) {
+        spdlog::warn("upper {} vanished while subnicd was down", s.value("name", "?"));
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("state entry skipped: {}", e.what());
+    }
+  }
+  for (auto& [key, l] : lowers_) {
+    apply_lower(l);
+  }
+  sync_all();
+  dirty_ = true;
+}
+
+// ---- control socket and loop ---------------------------------------------------------------
+
+Status Daemon::listen() {
+  const std::filesystem::path path{opts_.socket_path};
+  std::error_code ec;
+  std::filesystem::create_directories(path.parent_path(), ec);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (opts_.socket_path.size() >= sizeof addr.sun_path) {
+    return fail(ENAMETOOLONG, "socket path too long: " + opts_.socket_path);
+  }
+  std::strcpy(addr.sun_path, opts_.socket_path.c_str());
+  // A live daemon answers on the path; a stale socket file from a killed one is replaced.
+  {
+    sys::UniqueFd probe{::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)};
+    if (::connect(probe.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+      return fail(EADDRINUSE, "another subnicd is listening on " + opts_.socket_path);
+    }
+  }
+  ::unlink(opts_.socket_path.c_str());
+  listen_fd_ = sys::UniqueFd{::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+  if (!listen_fd_ || ::bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
+      ::listen(listen_fd_.get(), 64) < 0) {
+    return sys::sys_error("control socket " + opts_.socket_path);
+  }
+  ::chmod(opts_.socket_path.c_str(), 0660);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u64 = kListenTag;
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, listen_fd_.get(), &ev);
+  return {};
+}
+
+Status Daemon::init() {
+  epoll_ = sys::UniqueFd{::epoll_create1(EPOLL_CLOEXEC)};
+  if (!epoll_) {
+    return sys::sys_error("epoll_create1");
+  }
+  auto home = sys::open_netns("");
+  if (!home) {
+    return tl::unexpected{home.error()};
+  }
+  home_ns_ = sys::netns_inode(home->get());
+  if (auto ns = netns_by_fd(std::move(*home)); !ns) {
+    return tl::unexpected{ns.error()};
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(opts_.state_dir, ec);
+  if (ec) {
+    return fail(ec.value(), "state directory " + opts_.state_dir + ": " + ec.message());
+  }
+  if (auto st = datapath_.start(); !st) {
+    return st;
+  }
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGTERM);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  signal_fd_ = sys::UniqueFd{::signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC)};
+  timer_fd_ = sys::UniqueFd{::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)};
+  itimerspec its{};
+  its.it_interval.tv_nsec = 250'000'000;  // resync: moves, renames and multicast lists
+  its.it_value.tv_nsec = 250'000'000;
+  ::timerfd_settime(timer_fd_.get(), 0, &its, nullptr);
+  for (auto [fd, tag] : {std::pair{signal_fd_.get(), kSignalTag}, {timer_fd_.get(), kTimerTag}}) {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = tag;
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev);
+  }
+  restore_state();
+  publish();
+  if (dirty_) {
+    save_state();
+  }
+  return listen();
+}
+
+void Daemon::accept_client() {
+  for (int i = 0; i < 64; ++i) {
+    sys::UniqueFd fd{::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)};
+    if (!fd) {
+      return;
+    }
+    std::unique_ptr<Client, ClientDeleter> c{new Client};
+    c->out = ctl::greeting();
+    [[maybe_unused]] auto n = ::send(fd.get(), c->out.data(), c->out.size(), MSG_NOSIGNAL);
+    c->out.clear();
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kClientTag | static_cast<std::uint64_t>(fd.get());
+    ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd.get(), &ev);
+    const int raw = fd.get();
+    c->fd = std::move(fd);
+    clients_[raw] = std::move(c);
+  }
+}
+
+void Daemon::on_client(int fd) {
+  auto it = clients_.find(fd);
+  if (it == clients_.end()) {
+    return;
+  }
+  Client& c = *it->second;
+  char buf[65536];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  if (n <= 0) {
+    if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+      return;
+    }
+    clients_.erase(it);  // closes the fd, which leaves the epoll set
+    return;
+  }
+  c.in.feed({buf, static_cast<std::size_t>(n)});
+  std::string out;
+  while (auto line = c.in.take()) {
+    if (!*line) {
+      out += ctl::reply_error(nullptr, line->error());
+      continue;
+    }
+    auto req = ctl::parse_request(**line);
+    if (!req) {
+      out += ctl::reply_error(nullptr, req.error());
+      continue;
+    }
+    const Json res = handle(req->method, req->params);
+    if (res.is_object() && res.contains("__error")) {
+      out += ctl::reply_error(req->id, Error{res["__error"]["code"].get<int>(),
+                                             res["__error"]["message"].get<std::string>()});
+    } else {
+      out += ctl::reply_ok(req->id, res);
+    }
+    if (dirty_) {
+      save_state();
+    }
+  }
+  // Replies are small; a client that does not read them is dropped rather than waited for.
+  std::size_t off = 0;
+  for (int tries = 0; off < out.size() && tries < 100; ++tries) {
+    const ssize_t w = ::send(fd, out.data() + off, out.size() - off, MSG_NOSIGNAL);
+    if (w < 0 && errno != EAGAIN && errno != EINTR) {
+      break;
+    }
+    off += w > 0 ? static_cast<std::size_t>(w) : 0;
+  }
+  if (off < out.size()) {
+    clients_.erase(fd);
+  }
+}
+
+int Daemon::run() {
+  spdlog::info("subnicd listening on {}", opts_.socket_path);
+  std::array<epoll_event, 32> events;
+  for (;;) {
+    const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), -1);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      spdlog::error("epoll_wait: {}", std::strerror(errno));
+      return 1;
+    }
+    for (int i = 0; i < n; ++i) {
+      const std::uint64_t tag = events[static_cast<std::size_t>(i)].data.u64;
+      if (tag == kSignalTag) {
+        signalfd_siginfo si;
+        if (::read(signal_fd_.get(), &si, sizeof si) == sizeof si && si.ssi_signo != SIGPIPE) {
+          spdlog::info("signal {}: saving state and exiting; uppers stay", si.ssi_signo);
+          save_state();
+          return 0;
+        }
+      } else if (tag == kTimerTag) {
+        std::uint64_t ticks;
+        [[maybe_unused]] auto r = ::read(timer_fd_.get(), &ticks, sizeof ticks);
+        sync_all();
+      } else if (tag == kListenTag) {
+        accept_client();
+      } else if ((tag & kClientTag) != 0 && (tag & kListenTag) == 0) {
+        on_client(static_cast<int>(tag & ~kClientTag));
+      } else if ((tag & kMonitorTag) != 0) {
+        if (auto it = netns_.find(tag & kTagMask); it != netns_.end()) {
+          on_monitor(*it->second);
+        }
+      }
+    }
+    if (dirty_) {
+      save_state();
+    }
+  }
+}
+
+}  // namespace subnic::daemon
