@@ -1,0 +1,301 @@
+// Text output against `ip` 6.1 output captured on a kernel macvlan (namespace sntcli<pid>: veth
+// eth0/peer0, macvlans mv1 bridge, mvs source nodst, mvp passthru nopromisc, mvx moved to another
+// namespace), and the -j layouts.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+
+#include "cli/ip_json.hpp"
+#include "cli/print.hpp"
+
+namespace subnic::cli {
+namespace {
+
+using ctl::Json;
+
+// ip -d prints attributes subnic does not have after the type's words
+// (addrgenmode, numtxqueues, gso_max_size...); where the shapes coincide is
+// up to there, so the captured lines are cut before " addrgenmode".
+std::string cut_ip_only_tail(std::string text) {
+  for (auto pos = text.find("addrgenmode "); pos != std::string::npos;
+       pos = text.find("addrgenmode ", pos)) {
+    text.erase(pos, text.find('\n', pos) - pos);
+  }
+  return text;
+}
+
+PrintOptions popts(bool details, int stats, bool human = false, bool iec = false) {
+  PrintOptions o;
+  o.details = details;
+  o.stats = stats;
+  o.human = human;
+  o.iec = iec;
+  return o;
+}
+
+ShowFilter sfilter(bool up_only, std::optional<std::string> kind, bool strip) {
+  ShowFilter f;
+  f.up_only = up_only;
+  f.kind = std::move(kind);
+  f.strip_details = strip;
+  return f;
+}
+
+// mv1 as subnicd describes it (PROTOCOL.md keys; ip -j values of the kernel device).
+Json mv1() {
+  return Json::parse(R"({
+    "ifindex": 4, "ifname": "mv1", "link": "eth0",
+    "flags": ["BROADCAST","MULTICAST","UP","LOWER_UP"], "mtu": 1500, "operstate": "UP",
+    "txqlen": 1000, "link_type": "ether", "address": "96:99:ed:6e:22:86",
+    "broadcast": "ff:ff:ff:ff:ff:ff", "netns": "", "link_netns": "",
+    "promiscuity": 0, "allmulti": 0, "min_mtu": 68, "max_mtu": 65535,
+    "linkinfo": {"info_kind": "macvlan",
+                 "info_data": {"mode": "bridge", "bcqueuelen": 1000, "usedbcqueuelen": 1000}},
+    "stats64": {"rx": {"bytes": 11348938810, "packets": 7510005, "errors": 0, "dropped": 0,
+                       "over_errors": 0, "multicast": 4},
+                "tx": {"bytes": 11348947612, "packets": 7510168, "errors": 0, "dropped": 0,
+                       "carrier_errors": 0, "collisions": 0}}
+  })");
+}
+
+constexpr const char* kIpPlain =
+    R"(4: mv1@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000
+    link/ether 96:99:ed:6e:22:86 brd ff:ff:ff:ff:ff:ff
+)";
+
+constexpr const char* kIpDetails =
+    R"(4: mv1@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000
+    link/ether 96:99:ed:6e:22:86 brd ff:ff:ff:ff:ff:ff promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 
+    macvlan mode bridge bcqueuelen 1000 usedbcqueuelen 1000 addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 
+)";
+
+constexpr const char* kIpStats =
+    R"(4: mv1@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000
+    link/ether 96:99:ed:6e:22:86 brd ff:ff:ff:ff:ff:ff
+    RX:   bytes packets errors dropped  missed   mcast           
+    11348938810 7510005      0       0       0       4 
+    TX:   bytes packets errors dropped carrier collsns           
+    11348947612 7510168      0       0       0       0 
+)";
+
+constexpr const char* kIpDetailsStats =
+    R"(4: mv1@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000
+    link/ether 96:99:ed:6e:22:86 brd ff:ff:ff:ff:ff:ff promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 
+    macvlan mode bridge bcqueuelen 1000 usedbcqueuelen 1000 addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 
+    RX:   bytes packets errors dropped  missed   mcast           
+    11348938810 7510005      0       0       0       4 
+    TX:   bytes packets errors dropped carrier collsns           
+    11348947612 7510168      0       0       0       0 
+)";
+
+constexpr const char* kIpStatsHuman =
+    R"(4: mv1@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000
+    link/ether 96:99:ed:6e:22:86 brd ff:ff:ff:ff:ff:ff
+    RX:  bytes packets errors dropped  missed   mcast           
+         11.3G   7.51M      0       0       0       4 
+    TX:  bytes packets errors dropped carrier collsns           
+         11.3G   7.51M      0       0       0       0 
+)";
+
+constexpr const char* kIpStatsHumanIec =
+    R"(4: mv1@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000
+    link/ether 96:99:ed:6e:22:86 brd ff:ff:ff:ff:ff:ff
+    RX:  bytes packets errors dropped  missed   mcast           
+        10.6Gi  7.16Mi      0       0       0       4 
+    TX:  bytes packets errors dropped carrier collsns           
+        10.6Gi  7.16Mi      0       0       0       0 
+)";
+
+TEST(PrintLink, PlainAsIp) {
+  EXPECT_EQ(format_link(mv1(), {}), kIpPlain);
+}
+
+TEST(PrintLink, DetailsAsIp) {
+  EXPECT_EQ(format_link(mv1(), popts(true, 0)), cut_ip_only_tail(kIpDetails));
+}
+
+TEST(PrintLink, StatsAsIpWithWidenedColumns) {
+  EXPECT_EQ(format_link(mv1(), popts(false, 1)), kIpStats);
+  EXPECT_EQ(format_link(mv1(), popts(false, 2)), kIpStats);
+}
+
+TEST(PrintLink, DetailsAndStatsAsIp) {
+  EXPECT_EQ(format_link(mv1(), popts(true, 1)), cut_ip_only_tail(kIpDetailsStats));
+}
+
+TEST(PrintLink, HumanReadableStatsAsIp) {
+  EXPECT_EQ(format_link(mv1(), popts(false, 1, true)), kIpStatsHuman);
+  EXPECT_EQ(format_link(mv1(), popts(false, 1, true, true)), kIpStatsHumanIec);
+}
+
+TEST(PrintLink, SmallCountersKeepIpsMinimumWidths) {
+  Json l = mv1();
+  l["stats64"]["rx"] = {{"bytes", 0},   {"packets", 0},     {"errors", 0},
+                        {"dropped", 0}, {"over_errors", 0}, {"multicast", 0}};
+  l["stats64"]["tx"] = {{"bytes", 656}, {"packets", 8},        {"errors", 0},
+                        {"dropped", 0}, {"carrier_errors", 0}, {"collisions", 0}};
+  // Captured before any traffic but 8 packets sent.
+  EXPECT_EQ(format_link(l, popts(false, 1)),
+            std::string{kIpPlain} +
+                "    RX:  bytes packets errors dropped  missed   mcast           \n"
+                "             0       0      0       0       0       0 \n"
+                "    TX:  bytes packets errors dropped carrier collsns           \n"
+                "           656       8      0       0       0       0 \n");
+}
+
+TEST(PrintLink, SourceModeWithRemotesAndNodst) {
+  const Json mvs = Json::parse(R"({
+    "ifindex": 8, "ifname": "mvs", "link": "eth0",
+    "flags": ["BROADCAST","MULTICAST","UP","LOWER_UP"], "mtu": 1500, "operstate": "UP",
+    "txqlen": 1000, "link_type": "ether", "address": "be:5a:3c:50:72:5f",
+    "broadcast": "ff:ff:ff:ff:ff:ff", "netns": "", "link_netns": "",
+    "promiscuity": 0, "allmulti": 0, "min_mtu": 68, "max_mtu": 65535,
+    "linkinfo": {"info_kind": "macvlan",
+                 "info_data": {"mode": "source", "flags": ["nodst"], "bcqueuelen": 1000,
+                               "usedbcqueuelen": 1000, "macaddr_count": 2,
+                               "macaddr_data": ["00:11:22:33:44:55", "00:11:22:33:44:66"]}}
+  })");
+  const std::string ip =
+      R"(8: mvs@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT group default qlen 1000
+    link/ether be:5a:3c:50:72:5f brd ff:ff:ff:ff:ff:ff promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 
+    macvlan mode source nodst bcqueuelen 1000 usedbcqueuelen 1000 remotes (2) 00:11:22:33:44:55 00:11:22:33:44:66 addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 
+)";
+  EXPECT_EQ(format_link(mvs, popts(true, 0)), cut_ip_only_tail(ip));
+}
+
+TEST(PrintLink, PassthruNopromiscDownAndIpsOwnFlagKeys) {
+  // ip -j's own shape ("nopromisc": true) prints the same as subnic's "flags".
+  for (const char* info : {R"({"mode":"passthru","flags":["nopromisc"],"bcqueuelen":1000,
+                               "usedbcqueuelen":1000})",
+                           R"({"mode":"passthru","nopromisc":true,"bcqueuelen":1000,
+                               "usedbcqueuelen":1000})"}) {
+    Json mvp = Json::parse(R"({
+      "ifindex": 7, "ifname": "mvp", "link": "eth1", "flags": ["BROADCAST","MULTICAST","M-DOWN"],
+      "mtu": 1500, "operstate": "DOWN", "txqlen": 1000, "link_type": "ether",
+      "address": "ce:5d:a5:80:fb:d4", "broadcast": "ff:ff:ff:ff:ff:ff",
+      "promiscuity": 0, "allmulti": 0, "min_mtu": 68, "max_mtu": 65535,
+      "linkinfo": {"info_kind": "macvlan"}})");
+    mvp["linkinfo"]["info_data"] = Json::parse(info);
+    const std::string ip =
+        R"(7: mvp@eth1: <BROADCAST,MULTICAST,M-DOWN> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000
+    link/ether ce:5d:a5:80:fb:d4 brd ff:ff:ff:ff:ff:ff promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 
+    macvlan mode passthru nopromisc bcqueuelen 1000 usedbcqueuelen 1000 addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 
+)";
+    EXPECT_EQ(format_link(mvp, popts(true, 0)), cut_ip_only_tail(ip));
+  }
+}
+
+TEST(PrintLink, LowerInAnotherNamespace) {
+  // ip -j of the kernel device: no "link" name, only "link_index".
+  const Json mvx = Json::parse(R"({
+    "ifindex": 9, "link_index": 3, "ifname": "mvx", "flags": ["BROADCAST","MULTICAST"],
+    "mtu": 1500, "operstate": "DOWN", "txqlen": 1000, "link_type": "ether",
+    "address": "c6:32:78:64:a3:fb", "broadcast": "ff:ff:ff:ff:ff:ff",
+    "netns": "sntcli3026b", "link_netns": "sntcli3026",
+    "promiscuity": 0, "allmulti": 0, "min_mtu": 68, "max_mtu": 65535,
+    "linkinfo": {"info_kind": "macvlan",
+                 "info_data": {"mode": "vepa", "bcqueuelen": 1000, "usedbcqueuelen": 1000}}})");
+  const std::string ip =
+      R"(9: mvx@if3: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group default qlen 1000
+    link/ether c6:32:78:64:a3:fb brd ff:ff:ff:ff:ff:ff link-netns sntcli3026 promiscuity 0  allmulti 0 minmtu 68 maxmtu 65535 
+    macvlan mode vepa bcqueuelen 1000 usedbcqueuelen 1000 addrgenmode eui64 numtxqueues 1 numrxqueues 1 gso_max_size 65536 gso_max_segs 65535 tso_max_size 524280 tso_max_segs 65535 gro_max_size 65536 
+)";
+  // subnic's own line follows ip's record.
+  EXPECT_EQ(format_link(mvx, popts(true, 0)), cut_ip_only_tail(ip) + "    netns sntcli3026b\n");
+  // Without -d: ip's two lines, link-netns included.
+  EXPECT_EQ(format_link(mvx, {}),
+            "9: mvx@if3: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT group "
+            "default qlen 1000\n"
+            "    link/ether c6:32:78:64:a3:fb brd ff:ff:ff:ff:ff:ff link-netns sntcli3026\n");
+  // subnicd names the lower: "@eth0"; the same namespace on both sides: no hint.
+  Json same = mvx;
+  same["link"] = "eth0";
+  same["link_netns"] = "sntcli3026b";
+  EXPECT_EQ(format_link(same, {}).substr(0, 14), "9: mvx@eth0: <");
+  EXPECT_EQ(format_link(same, {}).find("link-netns"), std::string::npos);
+}
+
+TEST(PrintLink, SubnicExtensions) {
+  Json l = mv1();
+  l["netns"] = "c1";
+  l["linkinfo"]["info_data"]["bclim"] = -1;
+  l["subnic"] = {{"deviations", {"lower host stack sees frames for uppers"}}};
+  l["drops"] = {{"no_upper", 3}, {"queue_full", 0}, {"bad_frame", 1}};
+  const std::string out = format_link(l, popts(true, 1));
+  EXPECT_NE(out.find("usedbcqueuelen 1000 bclim -1 \n"), std::string::npos) << out;
+  EXPECT_NE(out.find("       0 \n    netns c1\n    deviation: lower host stack sees frames for "
+                     "uppers\n    drops: bad_frame 1 no_upper 3\n"),
+            std::string::npos)
+      << out;
+  // Without -d the netns line is not printed, without -s no drops line.
+  EXPECT_EQ(format_link(l, {}), kIpPlain);
+}
+
+TEST(PrintLink, DefaultsForKeysSubnicDoesNotSend) {
+  Json l = mv1();
+  l.erase("txqlen");
+  l["flags"] = {"BROADCAST", "MULTICAST"};
+  l["operstate"] = "DOWN";
+  EXPECT_EQ(format_link(l, {}).substr(0, format_link(l, {}).find('\n')),
+            "4: mv1@eth0: <BROADCAST,MULTICAST> mtu 1500 qdisc noop state DOWN mode DEFAULT "
+            "group default ");
+}
+
+TEST(PrintCounter, AsIpPrintNum) {
+  EXPECT_EQ(format_counter(0, 7, false, false), "      0 ");
+  EXPECT_EQ(format_counter(999, 3, true, false), "999 ");
+  EXPECT_EQ(format_counter(1000, 6, true, false), " 1.00k ");
+  EXPECT_EQ(format_counter(123456, 6, true, false), "  123k ");
+  EXPECT_EQ(format_counter(1024, 6, true, true), "1.00ki ");  // ip: prefix "kMGTPE" + "i"
+}
+
+TEST(FilterLinks, UpTypeAndStrip) {
+  Json down = mv1();
+  down["ifname"] = "mv2";
+  down["flags"] = {"BROADCAST", "MULTICAST"};
+  const Json links = {mv1(), down};
+  EXPECT_EQ(filter_links(links, {}).size(), 2u);
+  EXPECT_EQ(filter_links(links, sfilter(true, std::nullopt, false)).size(), 1u);
+  EXPECT_EQ(filter_links(links, sfilter(false, "ipvlan", false)).size(), 0u);
+  const Json kept = filter_links(links, sfilter(false, "macvlan", true));
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_FALSE(kept[0].contains("linkinfo"));
+  EXPECT_FALSE(kept[0].contains("promiscuity"));
+  EXPECT_TRUE(kept[0].contains("stats64"));
+}
+
+TEST(IpJson, Compact) {
+  EXPECT_EQ(format_ip_json(Json::parse(R"([{"a":1,"b":["x","y"]}])"), false),
+            "[{\"a\":1,\"b\":[\"x\",\"y\"]}]\n");
+  EXPECT_EQ(format_ip_json(Json::array(), false), "[]\n");
+}
+
+TEST(IpJson, PrettyAsIpJsonWriter) {
+  // Layout of `ip -j -p link show` (lib/json_writer.c); keys here already in
+  // ip's order where sorted order agrees.
+  const Json v = Json::parse(R"([{"address":"96:99:ed:6e:22:86",
+      "flags":["BROADCAST","MULTICAST","UP","LOWER_UP"],
+      "linkinfo":{"info_data":{"macaddr_data":["00:11:22:33:44:55","00:11:22:33:44:66"],
+                               "mode":"source"},"info_kind":"macvlan"},
+      "mtu":1500}])");
+  EXPECT_EQ(format_ip_json(v, true),
+            "[ {\n"
+            "        \"address\": \"96:99:ed:6e:22:86\",\n"
+            "        \"flags\": [ \"BROADCAST\",\"MULTICAST\",\"UP\",\"LOWER_UP\" ],\n"
+            "        \"linkinfo\": {\n"
+            "            \"info_data\": {\n"
+            "                \"macaddr_data\": [ \"00:11:22:33:44:55\",\"00:11:22:33:44:66\" ],\n"
+            "                \"mode\": \"source\"\n"
+            "            },\n"
+            "            \"info_kind\": \"macvlan\"\n"
+            "        },\n"
+            "        \"mtu\": 1500\n"
+            "    } ]\n");
+  // `ip -j -p link show type bogus` printed "[ {},{},{} ]".
+  EXPECT_EQ(format_ip_json(Json::parse("[{},{},{}]"), true), "[ {},{},{} ]\n");
+  EXPECT_EQ(format_ip_json(Json::array(), true), "[ ]\n");
+}
+
+}  // namespace
+}  // namespace subnic::cli
