@@ -48,13 +48,13 @@ ip -n "$P"dhcp link set peer name dhcp0
 ip -n "$P"host link set eth0 up
 ip -n "$P"ext addr add 10.20.0.100/24 dev ext0 && ip -n "$P"ext link set ext0 up
 ip -n "$P"dhcp addr add 10.20.0.2/24 dev dhcp0 && ip -n "$P"dhcp link set dhcp0 up
-in_ns dhcp dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=0 --interface=dhcp0 \
+ip netns exec "$P"dhcp dnsmasq --keep-in-foreground --no-resolv --no-hosts --port=0 --interface=dhcp0 \
   --bind-interfaces --dhcp-range=10.20.0.50,10.20.0.99,255.255.255.0,1h \
-  --dhcp-leasefile="$TMP/leases" --pid-file="$TMP/dnsmasq.pid" --log-facility="$TMP/dnsmasq.log" &
+  --dhcp-leasefile="$TMP/leases" --pid-file="$TMP/dnsmasq.pid" --log-facility="$TMP/dnsmasq.log" >/dev/null 2>&1 &
 PIDS+=($!)
 
 step "subnicd on the lower's namespace"
-in_ns host "$SUBNICD" --socket "$SOCK" --state-dir "$TMP/state" 2>"$TMP/subnicd.log" &
+ip netns exec "$P"host "$SUBNICD" --socket "$SOCK" --state-dir "$TMP/state" >/dev/null 2>"$TMP/subnicd.log" &
 PIDS+=($!)
 for _ in $(seq 50); do sn link show >/dev/null 2>&1 && break; sleep 0.1; done
 

@@ -1,4 +1,5 @@
-// Per-upper and per-lower counters: written by the datapath thread only, read by the control thread.
+// Per-upper and per-lower counters: written by the datapath thread only, read by the control
+// thread.
 #pragma once
 
 #include <array>

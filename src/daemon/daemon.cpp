@@ -37,9 +37,12 @@ constexpr std::uint64_t kClientTag = 1ull << 61;   // | fd
 constexpr std::uint64_t kMonitorTag = 1ull << 60;  // | inode (inodes fit in 60 bits)
 constexpr std::uint64_t kTagMask = kMonitorTag - 1;
 constexpr int kStateVersion = 1;
-constexpr unsigned kIffLowerUp = 0x10000;  // IFF_LOWER_UP (<linux/if.h>, which clashes with <net/if.h>)
+constexpr unsigned kIffLowerUp =
+    0x10000;  // IFF_LOWER_UP (<linux/if.h>, which clashes with <net/if.h>)
 
-Error err(int code, std::string message) { return Error{code, std::move(message)}; }
+Error err(int code, std::string message) {
+  return Error{code, std::move(message)};
+}
 
 std::string strerror_line(int code) {
   return std::string{"RTNETLINK answers: "} + std::strerror(code);
@@ -56,10 +59,15 @@ Json flag_words(unsigned flags, bool carrier) {
   if ((flags & IFF_UP) && !carrier) {
     f.push_back("NO-CARRIER");
   }
-  const std::pair<unsigned, const char*> names[] = {
-      {IFF_LOOPBACK, "LOOPBACK"}, {IFF_BROADCAST, "BROADCAST"}, {IFF_POINTOPOINT, "POINTOPOINT"},
-      {IFF_MULTICAST, "MULTICAST"}, {IFF_NOARP, "NOARP"},       {IFF_ALLMULTI, "ALLMULTI"},
-      {IFF_PROMISC, "PROMISC"},   {IFF_UP, "UP"},               {kIffLowerUp, "LOWER_UP"}};
+  const std::pair<unsigned, const char*> names[] = {{IFF_LOOPBACK, "LOOPBACK"},
+                                                    {IFF_BROADCAST, "BROADCAST"},
+                                                    {IFF_POINTOPOINT, "POINTOPOINT"},
+                                                    {IFF_MULTICAST, "MULTICAST"},
+                                                    {IFF_NOARP, "NOARP"},
+                                                    {IFF_ALLMULTI, "ALLMULTI"},
+                                                    {IFF_PROMISC, "PROMISC"},
+                                                    {IFF_UP, "UP"},
+                                                    {kIffLowerUp, "LOWER_UP"}};
   for (const auto& [bit, name] : names) {
     if (bit == kIffLowerUp) {
       if ((flags & IFF_UP) && carrier) {
@@ -82,8 +90,8 @@ Result<core::MacvlanChange> parse_macvlan_words(const Json& d) {
   }
   for (const auto& [key, value] : d.items()) {
     if (key == "mode") {
-      const auto m = value.is_string() ? core::parse_macvlan_mode(value.get<std::string>())
-                                       : std::nullopt;
+      const auto m =
+          value.is_string() ? core::parse_macvlan_mode(value.get<std::string>()) : std::nullopt;
       if (!m) {
         return tl::unexpected{err(EINVAL, "Error: unknown macvlan mode " + value.dump())};
       }
@@ -137,7 +145,9 @@ Result<core::MacvlanChange> parse_macvlan_words(const Json& d) {
   return c;
 }
 
-Json error_json(const Error& e) { return Json{{"__error", {{"code", e.code}, {"message", e.message}}}}; }
+Json error_json(const Error& e) {
+  return Json{{"__error", {{"code", e.code}, {"message", e.message}}}};
+}
 
 }  // namespace
 
@@ -147,7 +157,9 @@ struct Daemon::Client {
   std::string out;
 };
 
-void Daemon::ClientDeleter::operator()(Client* c) const { delete c; }
+void Daemon::ClientDeleter::operator()(Client* c) const {
+  delete c;
+}
 
 Daemon::~Daemon() {
   datapath_.stop();
@@ -181,7 +193,8 @@ Result<Daemon::Netns*> Daemon::netns_by_fd(sys::UniqueFd fd) {
   if (!mon) {
     return tl::unexpected{mon.error()};
   }
-  auto ns = std::make_unique<Netns>(Netns{std::move(fd), inode, "", std::move(*nl), std::move(*mon)});
+  auto ns =
+      std::make_unique<Netns>(Netns{std::move(fd), inode, "", std::move(*nl), std::move(*mon)});
   if (inode != home_ns_) {
     ns->name = sys::netns_name_of(inode).value_or("nsfs:[" + std::to_string(inode) + "]");
   }
@@ -264,8 +277,14 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li) {
   if (!sock) {
     return tl::unexpected{sock.error()};
   }
-  Lower l{next_id_++, ns.inode, li.ifindex, li.name, core::MacvlanPort{lower_state(li)},
-          std::make_shared<LowerIo>(std::move(*sock)), {}, {}};
+  Lower l{next_id_++,
+          ns.inode,
+          li.ifindex,
+          li.name,
+          core::MacvlanPort{lower_state(li)},
+          std::make_shared<LowerIo>(std::move(*sock)),
+          {},
+          {}};
   if (auto st = datapath_.watch(l.key, l.io->sock.fd()); !st) {
     return tl::unexpected{st.error()};
   }
@@ -394,7 +413,8 @@ Json Daemon::handle(const std::string& method, const Json& params) {
 Json Daemon::link_add(const Json& p) {
   const std::string name = p.value("name", "");
   if (!ctl::valid_ifname(name)) {
-    return error_json(err(EINVAL, "Error: argument \"" + name + "\" is wrong: \"name\" not a valid ifname"));
+    return error_json(
+        err(EINVAL, "Error: argument \"" + name + "\" is wrong: \"name\" not a valid ifname"));
   }
   const std::string type = p.value("type", "");
   if (type != "macvlan") {
@@ -485,16 +505,15 @@ Json Daemon::link_add(const Json& p) {
     return error_json(tli.error());
   }
   (void)tap->set_carrier(lower->port.lower().up && lower->port.lower().carrier);
-  Upper u{id, lower_key, name, (*ns)->inode, tli->ifindex,
-          std::make_shared<UpperIo>(std::move(*tap))};
+  Upper u{id,           lower_key,    name,
+          (*ns)->inode, tli->ifindex, std::make_shared<UpperIo>(std::move(*tap))};
   if (auto st = datapath_.watch(id, u.io->tap.fd()); !st) {
     spdlog::error("{}: {}", name, st.error().message);
   }
   auto& rec = uppers_.emplace(id, std::move(u)).first->second;
   apply_lower(*lower);
   dirty_ = true;
-  spdlog::info("upper {} added on {} (mode {})", name, lower->ifname,
-               core::to_string(cfg.mode));
+  spdlog::info("upper {} added on {} (mode {})", name, lower->ifname, core::to_string(cfg.mode));
   return describe(rec, true, false);
 }
 
@@ -547,7 +566,8 @@ Json Daemon::link_set(const Json& p) {
   if (p.contains("newname")) {
     const std::string nn = p["newname"].get<std::string>();
     if (!ctl::valid_ifname(nn)) {
-      return error_json(err(EINVAL, "Error: argument \"" + nn + "\" is wrong: \"name\" not a valid ifname"));
+      return error_json(
+          err(EINVAL, "Error: argument \"" + nn + "\" is wrong: \"name\" not a valid ifname"));
     }
     if (auto st = ns.nl.set_name(u.ifindex, nn); !st) {
       return error_json(st.error());
@@ -634,8 +654,8 @@ Json Daemon::link_show(const Json& p) {
     auto found = find_upper(p);
     if (!found) {
       if (found.error().code == ENODEV) {
-        return error_json(err(ENODEV, "Device \"" + p["name"].get<std::string>() +
-                                          "\" does not exist."));
+        return error_json(
+            err(ENODEV, "Device \"" + p["name"].get<std::string>() + "\" does not exist."));
       }
       return error_json(found.error());
     }
@@ -712,21 +732,20 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
   }
   if (stats) {
     const auto& c = u.io->counters;
-    j["stats64"] = {
-        {"rx",
-         {{"bytes", c.rx_bytes.get()},
-          {"packets", c.rx_packets.get()},
-          {"errors", 0},
-          {"dropped", c.rx_dropped.get()},
-          {"over_errors", 0},
-          {"multicast", c.rx_multicast.get()}}},
-        {"tx",
-         {{"bytes", c.tx_bytes.get()},
-          {"packets", c.tx_packets.get()},
-          {"errors", 0},
-          {"dropped", c.tx_dropped.get()},
-          {"carrier_errors", 0},
-          {"collisions", 0}}}};
+    j["stats64"] = {{"rx",
+                     {{"bytes", c.rx_bytes.get()},
+                      {"packets", c.rx_packets.get()},
+                      {"errors", 0},
+                      {"dropped", c.rx_dropped.get()},
+                      {"over_errors", 0},
+                      {"multicast", c.rx_multicast.get()}}},
+                    {"tx",
+                     {{"bytes", c.tx_bytes.get()},
+                      {"packets", c.tx_packets.get()},
+                      {"errors", 0},
+                      {"dropped", c.tx_dropped.get()},
+                      {"carrier_errors", 0},
+                      {"collisions", 0}}}};
     Json drops = Json::object();
     for (std::size_t r = 1; r < c.drops.size(); ++r) {
       if (const auto n = c.drops[r].get(); n != 0) {
@@ -824,8 +843,8 @@ void Daemon::sync_upper(std::uint64_t id) {
     return;
   }
   Upper& u = it->second;
-  auto name = u.io->broken.load() ? Result<std::string>{tl::unexpected{err(EBADFD, "")}}
-                                   : u.io->tap.name();
+  auto name =
+      u.io->broken.load() ? Result<std::string>{tl::unexpected{err(EBADFD, "")}} : u.io->tap.name();
   auto nsfd = name ? u.io->tap.netns() : Result<sys::UniqueFd>{tl::unexpected{name.error()}};
   if (!nsfd) {
     // The device is gone (its namespace was deleted, or someone deleted it): as the kernel's
@@ -1114,8 +1133,8 @@ bool Daemon::attach_saved(const Json& s) {
       }
       (*lower)->upper_ids.push_back(id);
       (void)tap->set_carrier((*lower)->port.lower().up && (*lower)->port.lower().carrier);
-      Upper u{id, (*lower)->key, *found, (*ns)->inode, li->ifindex,
-              std::make_shared<UpperIo>(std::move(*tap))};
+      Upper u{id,           (*lower)->key, *found,
+              (*ns)->inode, li->ifindex,   std::make_shared<UpperIo>(std::move(*tap))};
       (void)datapath_.watch(id, u.io->tap.fd());
       uppers_.emplace(id, std::move(u));
       spdlog::info("upper {} restored in netns \"{}\"", *found, (*ns)->name);
@@ -1179,7 +1198,8 @@ Status Daemon::listen() {
   }
   ::unlink(opts_.socket_path.c_str());
   listen_fd_ = sys::UniqueFd{::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
-  if (!listen_fd_ || ::bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
+  if (!listen_fd_ ||
+      ::bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
       ::listen(listen_fd_.get(), 64) < 0) {
     return sys::sys_error("control socket " + opts_.socket_path);
   }
@@ -1209,9 +1229,8 @@ Status Daemon::init() {
   if (ec) {
     return fail(ec.value(), "state directory " + opts_.state_dir + ": " + ec.message());
   }
-  if (auto st = datapath_.start(); !st) {
-    return st;
-  }
+  // Signals are taken from a signalfd: every thread must have them blocked, so block them
+  // here too in case the caller did not (main() blocks them before any thread starts).
   sigset_t mask;
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
@@ -1224,6 +1243,9 @@ Status Daemon::init() {
   its.it_interval.tv_nsec = 250'000'000;  // resync: moves, renames and multicast lists
   its.it_value.tv_nsec = 250'000'000;
   ::timerfd_settime(timer_fd_.get(), 0, &its, nullptr);
+  if (auto st = datapath_.start(); !st) {  // after the mask: the thread inherits it
+    return st;
+  }
   for (auto [fd, tag] : {std::pair{signal_fd_.get(), kSignalTag}, {timer_fd_.get(), kTimerTag}}) {
     epoll_event ev{};
     ev.events = EPOLLIN;

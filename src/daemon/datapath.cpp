@@ -26,7 +26,9 @@ bool is_gso(const std::uint8_t* vnet) {
 
 }  // namespace
 
-Datapath::~Datapath() { stop(); }
+Datapath::~Datapath() {
+  stop();
+}
 
 Status Datapath::start() {
   epoll_ = sys::UniqueFd{::epoll_create1(EPOLL_CLOEXEC)};
@@ -79,7 +81,9 @@ Status Datapath::watch(std::uint64_t key, int fd) {
   return {};
 }
 
-void Datapath::unwatch(int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+void Datapath::unwatch(int fd) {
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
 
 void Datapath::run() {
   std::array<epoll_event, 64> events;

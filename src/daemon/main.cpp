@@ -1,9 +1,9 @@
 // subnicd: the subnic daemon. Options, logging, and the control loop.
 #include <cstdlib>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include "ctl/message.hpp"
 #include "daemon/daemon.hpp"
