@@ -658,6 +658,49 @@ class Lab:
                         received = int(part.split()[0])
         return {"ok": received > 0}
 
+    def ping_size(self, ns, dst, size, count=2, wait=1):
+        """A ping with `size` bytes of payload (above the MTU: IP fragments). ok = >= 1 reply."""
+        args = ["ip", "netns", "exec", ns, "ping", "-n", "-q", "-c", str(count), "-W", str(wait),
+                "-i", "0.2", "-s", str(size), dst]
+        r = run(args, timeout=count * 0.2 + wait + 10)
+        return {"ok": " 0 received" not in r.out and "received" in r.out}
+
+    def tcp_transfer(self, src_ns, dst_ns, dst_ip, nbytes=4 << 20, port=5201):
+        """Sends `nbytes` of seeded random bytes over TCP from src_ns to dst_ip:port (a
+        listener in dst_ns) and compares SHA-256 on both ends. {"ok": same digest and length}."""
+        recv = ("import hashlib,socket,sys\n"
+                "s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)\n"
+                "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
+                "s.bind((sys.argv[1],int(sys.argv[2])));s.listen(1);s.settimeout(20)\n"
+                "print('ready',flush=True)\n"
+                "c,_=s.accept();c.settimeout(20);h=hashlib.sha256();n=0\n"
+                "while True:\n"
+                "  b=c.recv(1<<16)\n"
+                "  if not b: break\n"
+                "  h.update(b);n+=len(b)\n"
+                "print(n,h.hexdigest(),flush=True)\n")
+        send = ("import hashlib,random,socket,sys\n"
+                "data=random.Random(7).randbytes(int(sys.argv[3]))\n"
+                "s=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=20)\n"
+                "s.sendall(data);s.shutdown(socket.SHUT_WR);s.recv(1)\n"
+                "print(len(data),hashlib.sha256(data).hexdigest(),flush=True)\n")
+        bind = "::" if ":" in dst_ip else "0.0.0.0"
+        rp = subprocess.Popen(["ip", "netns", "exec", dst_ns, "python3", "-c", recv, bind, str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        try:
+            if rp.stdout.readline().strip() != "ready":
+                return {"ok": False}
+            r = run(["ip", "netns", "exec", src_ns, "python3", "-c", send, dst_ip, str(port),
+                     str(nbytes)], timeout=40)
+            got = rp.communicate(timeout=30)[0].strip()
+            return {"ok": r.ok and got == r.out.strip() and got.startswith(str(nbytes) + " ")}
+        except subprocess.TimeoutExpired:
+            return {"ok": False}
+        finally:
+            if rp.poll() is None:
+                rp.kill()
+                rp.wait(timeout=5)
+
     def listener_specs(self, match="udp", port=9999, join=None, ethertypes=None, uppers=None,
                        host=True, x=True, wire=True, extra=None):
         """Listeners for a probe: every placed upper that exists, the lower

@@ -784,3 +784,35 @@ def t_mv_42(lab):
     lab.set_link("U", "down")
     out["promisc_down"] = wait_until(lambda: promiscuity(lab, l1), lambda v: v == 0, 3)
     return out
+
+
+# ---------------------------------------------------------------- traffic
+
+
+@case("TRAFFIC-01", "IPv6, TCP with checksums, IP fragments through bridge, vepa and hairpin",
+      expect={
+    # issue 2: real pings (IPv4 and IPv6), a TCP transfer whose checksum is compared, IP
+    # fragments. A, B bridge (local path, TAP to TAP), C vepa (through the hairpin switch),
+    # X outside (through the lower).
+    **ok("ping6_A_B"), **ok("ping6_X_A"), **ok("ping6_C_A"),
+    **ok("tcp_A_B"), **ok("tcp_X_A"), **ok("tcp_C_B"), **ok("tcp6_B_A"),
+    **ok("frag_A_B"), **ok("frag_X_C"), **ok("frag6_A_B"),
+})
+def traffic_01(lab):
+    lab.uppers_setup({"A": "bridge", "B": "bridge", "C": "vepa"})
+    lab.hairpin(True)
+    lab.backend.settle_mcast()  # the uppers' solicited-node groups, for neighbour discovery
+    a, b, c = (lab.uppers[k] for k in "ABC")
+    out = {
+        "ping6_A_B": lab.ping(a.ns, b.ip6),
+        "ping6_X_A": lab.ping(lab.ns_x, a.ip6),
+        "ping6_C_A": lab.ping(c.ns, a.ip6),
+        "tcp_A_B": lab.tcp_transfer(a.ns, b.ns, b.ip4),
+        "tcp_X_A": lab.tcp_transfer(lab.ns_x, a.ns, a.ip4),
+        "tcp_C_B": lab.tcp_transfer(c.ns, b.ns, b.ip4),
+        "tcp6_B_A": lab.tcp_transfer(b.ns, a.ns, a.ip6),
+        "frag_A_B": lab.ping_size(a.ns, b.ip4, 4000),
+        "frag_X_C": lab.ping_size(lab.ns_x, c.ip4, 4000),
+        "frag6_A_B": lab.ping_size(a.ns, b.ip6, 4000),
+    }
+    return out
