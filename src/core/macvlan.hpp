@@ -59,6 +59,7 @@ struct LowerState {
   /// promiscuous or allmulti lower makes both port filters accept every group (§2.5).
   bool promisc = false;
   bool allmulti = false;
+  friend bool operator==(const LowerState&, const LowerState&) = default;
 };
 
 /// Source-mode list operation (IFLA_MACVLAN_MACADDR_MODE).

@@ -814,8 +814,18 @@ void Daemon::sync_lower(std::uint64_t key, bool removed) {
     return;
   }
   const core::LowerState before = l.port.lower();
-  l.port.set_lower(lower_state(*li));
+  const auto before_mtus = [&] {
+    std::vector<std::uint32_t> v;
+    for (const auto& u : l.port.uppers()) {
+      v.push_back(u.mtu);
+    }
+    return v;
+  }();
   l.ifname = li->name;
+  if (lower_state(*li) == before) {
+    return;  // the periodic resync: nothing changed, no new snapshot
+  }
+  l.port.set_lower(lower_state(*li));
   const core::LowerState& now = l.port.lower();
   const bool carrier = now.up && now.carrier;
   for (std::uint32_t i = 0; i < l.upper_ids.size(); ++i) {
@@ -826,8 +836,8 @@ void Daemon::sync_lower(std::uint64_t key, bool removed) {
     }
     auto& ns = *netns_.at(u.ns);
     if (auto tli = ns.nl.get_link(u.ifindex)) {
-      if (tli->mtu != cfg.mtu) {
-        (void)ns.nl.set_mtu(u.ifindex, cfg.mtu);  // NETDEV_CHANGEMTU
+      if (tli->mtu != cfg.mtu && cfg.mtu != before_mtus[i]) {
+        (void)ns.nl.set_mtu(u.ifindex, cfg.mtu);  // NETDEV_CHANGEMTU lowered it
       }
       if (tli->address != cfg.mac) {
         (void)ns.nl.set_address(u.ifindex, cfg.mac);  // passthru follows the lower
