@@ -1,6 +1,8 @@
 // ip-compatible word, number and address parsing.
 #include "cli/words.hpp"
 
+#include "core/mac.hpp"
+
 #include <arpa/inet.h>
 
 #include <cctype>
@@ -79,19 +81,6 @@ std::optional<std::uint32_t> get_u32(std::string_view arg) {
 
 namespace {
 
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
 // One byte of an address the way sscanf(seg, "%x", &int) reads it; nullopt
 // when sscanf would fail or the value is outside 0..255 (ll_addr_a2n()).
 std::optional<std::uint8_t> scan_hex_byte(std::string_view seg) {
@@ -105,15 +94,15 @@ std::optional<std::uint8_t> scan_hex_byte(std::string_view seg) {
     ++i;
   }
   if (i + 1 < seg.size() && seg[i] == '0' && (seg[i + 1] == 'x' || seg[i + 1] == 'X') &&
-      i + 2 < seg.size() && hex_digit(seg[i + 2]) >= 0) {
+      i + 2 < seg.size() && core::hex_digit(seg[i + 2]) >= 0) {
     i += 2;
   }
-  if (i >= seg.size() || hex_digit(seg[i]) < 0) {
+  if (i >= seg.size() || core::hex_digit(seg[i]) < 0) {
     return std::nullopt;
   }
   unsigned long value = 0;
-  for (; i < seg.size() && hex_digit(seg[i]) >= 0; ++i) {
-    value = value * 16 + static_cast<unsigned long>(hex_digit(seg[i]));
+  for (; i < seg.size() && core::hex_digit(seg[i]) >= 0; ++i) {
+    value = value * 16 + static_cast<unsigned long>(core::hex_digit(seg[i]));
     if (value > 0xffff) {
       value = 0xffff;  // saturate: anything past 255 is refused anyway
     }

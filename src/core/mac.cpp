@@ -5,21 +5,6 @@
 
 namespace subnic::core {
 
-namespace {
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-}  // namespace
-
 std::optional<Mac> Mac::parse(std::string_view s) {
   Mac m;
   std::size_t pos = 0;
@@ -27,7 +12,7 @@ std::optional<Mac> Mac::parse(std::string_view s) {
     int value = 0;
     int digits = 0;
     while (pos < s.size() && s[pos] != ':') {
-      const int h = hex_value(s[pos]);
+      const int h = hex_digit(s[pos]);
       if (h < 0 || digits == 2) {
         return std::nullopt;
       }

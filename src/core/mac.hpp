@@ -10,6 +10,20 @@
 
 namespace subnic::core {
 
+/// Value of one hexadecimal digit (either case), -1 for any other character.
+constexpr int hex_digit(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
 /// A 48-bit IEEE 802 MAC address in wire order.
 struct Mac {
   std::array<std::uint8_t, 6> bytes{};
