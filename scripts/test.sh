@@ -8,6 +8,8 @@ if [[ $EUID -ne 0 && "${CI:-}" == "true" ]]; then
   echo "test.sh: the namespace and TAP tests need root (CI=true: this is a failure)" >&2
   exit 1
 fi
+echo "== format: clang-format --dry-run -Werror"
+git ls-files -z '*.cpp' '*.hpp' | xargs -0 clang-format --dry-run -Werror
 echo "== sanitizer build (ASan + UBSan): unit and integration tests"
 BUILD_DIR=build-asan BUILD_TYPE=Debug scripts/build.sh -DSUBNIC_SANITIZE=ON -DSUBNIC_BENCH=OFF
 (cd build-asan && ctest --output-on-failure -L 'unit|integration' -j2)
