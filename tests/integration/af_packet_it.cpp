@@ -63,30 +63,11 @@ std::vector<Got> receive(PacketSocket& s, std::size_t want,
 
 class PacketIT : public LabTest {
  protected:
-  void SetUp() override {
-    LabTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) {
-      return;
-    }
-    auto n = Netlink::open();
-    ASSERT_TRUE(n) << n.error().message;
-    nl_.emplace(std::move(*n));
-    v0_ = *nl_->get_link("sntv0");
-    v1_ = *nl_->get_link("sntv1");
-  }
-  void TearDown() override {
-    nl_.reset();
-    LabTest::TearDown();
-  }
   Result<std::size_t> send(PacketSocket& s, const std::vector<std::uint8_t>& f) {
     const std::array<std::span<const std::uint8_t>, 1> frames{std::span{f}};
     return s.send_batch(frames);
   }
   std::uint32_t promiscuity(int ifindex) { return nl_->get_link(ifindex)->promiscuity; }
-
-  std::optional<Netlink> nl_;
-  sys::LinkInfo v0_;
-  sys::LinkInfo v1_;
 };
 
 TEST_F(PacketIT, ReceivesWhatThePeerSendsWithVnetHeaderAndPkttype) {

@@ -139,9 +139,19 @@ void LabTest::SetUp() {
   auto guard = sys::NetnsGuard::enter(a_->fd());
   ASSERT_TRUE(guard) << guard.error().message;
   in_a_.emplace(std::move(*guard));
+  auto n = sys::Netlink::open();
+  ASSERT_TRUE(n) << n.error().message;
+  nl_.emplace(std::move(*n));
+  auto v0 = nl_->get_link("sntv0");
+  ASSERT_TRUE(v0) << v0.error().message;
+  auto v1 = nl_->get_link("sntv1");
+  ASSERT_TRUE(v1) << v1.error().message;
+  v0_ = *v0;
+  v1_ = *v1;
 }
 
 void LabTest::TearDown() {
+  nl_.reset();
   in_a_.reset();
   b_.reset();
   a_.reset();

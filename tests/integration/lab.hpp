@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "sys/netlink.hpp"
 #include "sys/netns.hpp"
 #include "sys/unique_fd.hpp"
 
@@ -79,6 +80,9 @@ class LabTest : public ::testing::Test {
   std::optional<Netns> a_;
   std::optional<Netns> b_;
   std::optional<sys::NetnsGuard> in_a_;
+  std::optional<sys::Netlink> nl_;  // opened inside A
+  sys::LinkInfo v0_;                // sntv0 and sntv1 as SetUp found them
+  sys::LinkInfo v1_;
 };
 
 }  // namespace subnic::test

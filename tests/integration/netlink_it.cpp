@@ -17,34 +17,11 @@ using sys::Netlink;
 
 class NetlinkIT : public LabTest {
  protected:
-  void SetUp() override {
-    LabTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) {
-      return;
-    }
-    auto n = Netlink::open();
-    ASSERT_TRUE(n) << n.error().message;
-    nl_.emplace(std::move(*n));
-    auto v0 = nl_->get_link("sntv0");
-    ASSERT_TRUE(v0) << v0.error().message;
-    auto v1 = nl_->get_link("sntv1");
-    ASSERT_TRUE(v1) << v1.error().message;
-    v0_ = *v0;
-    v1_ = *v1;
-  }
-  void TearDown() override {
-    nl_.reset();
-    LabTest::TearDown();
-  }
   LinkInfo link(int ifindex) {
     auto l = nl_->get_link(ifindex);
     EXPECT_TRUE(l) << l.error().message;
     return l ? *l : LinkInfo{};
   }
-
-  std::optional<Netlink> nl_;
-  LinkInfo v0_;
-  LinkInfo v1_;
 };
 
 TEST_F(NetlinkIT, DescribesAVethPair) {

@@ -19,19 +19,6 @@ using sys::Netlink;
 
 class TapIT : public LabTest {
  protected:
-  void SetUp() override {
-    LabTest::SetUp();
-    if (IsSkipped() || HasFatalFailure()) {
-      return;
-    }
-    auto n = Netlink::open();
-    ASSERT_TRUE(n) << n.error().message;
-    nl_.emplace(std::move(*n));
-  }
-  void TearDown() override {
-    nl_.reset();
-    LabTest::TearDown();
-  }
   // get_link in namespace `ns_fd` (B, say) from our thread in A.
   static Result<sys::LinkInfo> link_in(int ns_fd, const std::string& name) {
     return sys::in_netns(ns_fd, [&]() -> Result<sys::LinkInfo> {
@@ -42,8 +29,6 @@ class TapIT : public LabTest {
       return n->get_link(name);
     });
   }
-
-  std::optional<Netlink> nl_;
 };
 
 TEST_F(TapIT, CreatesAPersistentTap) {
