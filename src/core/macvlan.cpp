@@ -38,6 +38,12 @@ bool contains_sorted(const std::vector<Mac>& v, const Mac& m) {
 
 }  // namespace
 
+std::vector<Mac> normalize_mc_list(std::vector<Mac> list) {
+  std::erase_if(list, [](const Mac& m) { return !m.is_multicast(); });
+  sort_unique(list);
+  return list;
+}
+
 std::string_view to_string(MacvlanMode m) {
   switch (m) {
     case MacvlanMode::kPrivate:
@@ -261,9 +267,7 @@ void MacvlanPort::set_upper_rx(std::uint32_t index, bool promisc, bool allmulti,
   auto& u = uppers_.at(index);
   u.promisc = promisc;
   u.allmulti = allmulti;
-  std::erase_if(mc_list, [](const Mac& m) { return !m.is_multicast(); });
-  sort_unique(mc_list);
-  u.mc_list = std::move(mc_list);
+  u.mc_list = normalize_mc_list(std::move(mc_list));
   rebuild();
 }
 

@@ -96,6 +96,10 @@ struct MacvlanUpper {
   bool accepts_group(const Mac& dst) const;
 };
 
+/// A device's multicast list as the port keeps it: group addresses only (no broadcast),
+/// sorted, each once.
+std::vector<Mac> normalize_mc_list(std::vector<Mac> list);
+
 /// What the port decided for one frame. Reused across frames: clear() keeps capacity, so the
 /// datapath does not allocate per frame once warmed up.
 struct Delivery {
@@ -176,7 +180,8 @@ class MacvlanPort {
   /// Leaving source mode flushes the list.
   Status changelink(std::uint32_t index, const MacvlanChange& change);
 
-  /// The upper's receive filter state as its own stack set it (promisc, allmulti, list).
+  /// The upper's receive filter state as its own stack set it (promisc, allmulti, list; the
+  /// list is normalised with normalize_mc_list).
   void set_upper_rx(std::uint32_t index, bool promisc, bool allmulti, std::vector<Mac> mc_list);
 
   /// New lower state (macvlan_device_event). Lower MTU below an upper's lowers that upper's
