@@ -145,10 +145,6 @@ Result<core::MacvlanChange> parse_macvlan_words(const Json& d) {
   return c;
 }
 
-Json error_json(const Error& e) {
-  return Json{{"__error", {{"code", e.code}, {"message", e.message}}}};
-}
-
 }  // namespace
 
 struct Daemon::Client {
@@ -313,6 +309,16 @@ void Daemon::destroy_lower(std::uint64_t key) {
   lowers_.erase(it);
 }
 
+bool Daemon::release_if_unused(std::uint64_t key) {
+  auto it = lowers_.find(key);
+  if (it == lowers_.end() || !it->second.upper_ids.empty()) {
+    return false;
+  }
+  publish();  // the datapath lets go of the port before its socket closes
+  destroy_lower(key);
+  return true;
+}
+
 std::uint32_t Daemon::index_of(const Upper& u) const {
   const auto& ids = lowers_.at(u.lower).upper_ids;
   return static_cast<std::uint32_t>(std::find(ids.begin(), ids.end(), u.id) - ids.begin());
@@ -374,10 +380,7 @@ void Daemon::delete_upper(std::uint64_t id, bool destroy_tap) {
   spdlog::info("upper {} deleted", u.name);
   const auto lower_key = u.lower;
   uppers_.erase(it);
-  if (l.upper_ids.empty()) {
-    publish();  // the datapath lets go of the port before its socket closes
-    destroy_lower(lower_key);
-  } else {
+  if (!release_if_unused(lower_key)) {
     apply_lower(l);
   }
   release_unused_netns();
@@ -386,7 +389,7 @@ void Daemon::delete_upper(std::uint64_t id, bool destroy_tap) {
 
 // ---- requests ------------------------------------------------------------------------------
 
-Json Daemon::handle(const std::string& method, const Json& params) {
+Result<Json> Daemon::handle(const std::string& method, const Json& params) {
   try {
     if (method == "link.add") {
       return link_add(params);
@@ -403,46 +406,47 @@ Json Daemon::handle(const std::string& method, const Json& params) {
     if (method == "ping") {
       return Json{{"pong", true}};
     }
-    return error_json(err(EOPNOTSUPP, "Error: unknown method \"" + method + "\""));
+    return tl::unexpected(err(EOPNOTSUPP, "Error: unknown method \"" + method + "\""));
   } catch (const std::exception& e) {
     // nlohmann type errors from ill-typed parameters: a bad request, never a crash.
-    return error_json(err(EINVAL, std::string{"Error: bad request parameters: "} + e.what()));
+    return tl::unexpected(err(EINVAL, std::string{"Error: bad request parameters: "} + e.what()));
   }
 }
 
-Json Daemon::link_add(const Json& p) {
+Result<Json> Daemon::link_add(const Json& p) {
   const std::string name = p.value("name", "");
   if (!ctl::valid_ifname(name)) {
-    return error_json(
+    return tl::unexpected(
         err(EINVAL, "Error: argument \"" + name + "\" is wrong: \"name\" not a valid ifname"));
   }
   const std::string type = p.value("type", "");
   if (type != "macvlan") {
-    return error_json(err(EOPNOTSUPP, "Error: subnic: type \"" + type + "\" is not supported yet"));
+    return tl::unexpected(
+        err(EOPNOTSUPP, "Error: subnic: type \"" + type + "\" is not supported yet"));
   }
   if (!p.contains("link")) {
-    return error_json(err(EINVAL, strerror_line(EINVAL) + " (macvlan needs \"link LOWER\")"));
+    return tl::unexpected(err(EINVAL, strerror_line(EINVAL) + " (macvlan needs \"link LOWER\")"));
   }
   auto ns = netns_by_name(p.value("netns", ""));
   if (!ns) {
-    return error_json(ns.error());
+    return tl::unexpected(ns.error());
   }
   auto li = (*ns)->nl.get_link(p["link"].get<std::string>());
   if (!li) {
-    return error_json(li.error());
+    return tl::unexpected(li.error());
   }
   if ((*ns)->nl.get_link(name)) {
-    return error_json(err(EEXIST, strerror_line(EEXIST)));
+    return tl::unexpected(err(EEXIST, strerror_line(EEXIST)));
   }
   auto change = parse_macvlan_words(p.value("info_data", Json()));
   if (!change) {
-    return error_json(change.error());
+    return tl::unexpected(change.error());
   }
   std::optional<core::Mac> mac;
   if (p.contains("address")) {
     mac = core::Mac::parse(p["address"].get<std::string>());
     if (!mac) {
-      return error_json(err(EINVAL, "Error: invalid MAC " + p["address"].dump()));
+      return tl::unexpected(err(EINVAL, "Error: invalid MAC " + p["address"].dump()));
     }
   }
   std::optional<std::uint32_t> mtu;
@@ -459,7 +463,7 @@ Json Daemon::link_add(const Json& p) {
   if (lower == nullptr) {
     auto l = lower_for(**ns, *li);
     if (!l) {
-      return error_json(l.error());
+      return tl::unexpected(l.error());
     }
     lower = *l;
   }
@@ -467,11 +471,8 @@ Json Daemon::link_add(const Json& p) {
   const std::uint64_t id = next_id_++;
   auto idx = lower->port.add_upper(id, mac, random_mac(), mtu, *change);
   if (!idx) {
-    if (lower->upper_ids.empty()) {
-      publish();
-      destroy_lower(lower_key);
-    }
-    return error_json(idx.error());
+    release_if_unused(lower_key);
+    return tl::unexpected(idx.error());
   }
   lower->upper_ids.push_back(id);
   const auto& cfg = lower->port.uppers()[*idx];
@@ -498,11 +499,8 @@ Json Daemon::link_add(const Json& p) {
     }
     lower->port.remove_upper(*idx);
     lower->upper_ids.pop_back();
-    if (lower->upper_ids.empty()) {
-      publish();
-      destroy_lower(lower_key);
-    }
-    return error_json(tli.error());
+    release_if_unused(lower_key);
+    return tl::unexpected(tli.error());
   }
   (void)tap->set_carrier(lower->port.lower().up && lower->port.lower().carrier);
   Upper u{id,           lower_key,    name,
@@ -538,10 +536,10 @@ Status Daemon::set_up(Upper& u, bool up) {
   return {};
 }
 
-Json Daemon::link_set(const Json& p) {
+Result<Json> Daemon::link_set(const Json& p) {
   auto found = find_upper(p);
   if (!found) {
-    return error_json(found.error());
+    return tl::unexpected(found.error());
   }
   Upper& u = **found;
   const std::uint64_t id = u.id;
@@ -550,15 +548,15 @@ Json Daemon::link_set(const Json& p) {
   // ip's order (iplink.c / rtnl_setlink): type data, name, address, mtu, netns, then up/down.
   if (p.contains("info_data") || p.contains("type")) {
     if (p.contains("type") && p["type"] != "macvlan") {
-      return error_json(err(EOPNOTSUPP, strerror_line(EOPNOTSUPP) + " (not a " +
-                                            p["type"].get<std::string>() + " device)"));
+      return tl::unexpected(err(EOPNOTSUPP, strerror_line(EOPNOTSUPP) + " (not a " +
+                                                p["type"].get<std::string>() + " device)"));
     }
     auto change = parse_macvlan_words(p.value("info_data", Json()));
     if (!change) {
-      return error_json(change.error());
+      return tl::unexpected(change.error());
     }
     if (auto st = l.port.changelink(index_of(u), *change); !st) {
-      return error_json(st.error());
+      return tl::unexpected(st.error());
     }
     apply_lower(l);
     dirty_ = true;
@@ -566,11 +564,11 @@ Json Daemon::link_set(const Json& p) {
   if (p.contains("newname")) {
     const std::string nn = p["newname"].get<std::string>();
     if (!ctl::valid_ifname(nn)) {
-      return error_json(
+      return tl::unexpected(
           err(EINVAL, "Error: argument \"" + nn + "\" is wrong: \"name\" not a valid ifname"));
     }
     if (auto st = ns.nl.set_name(u.ifindex, nn); !st) {
-      return error_json(st.error());
+      return tl::unexpected(st.error());
     }
     u.name = nn;
     dirty_ = true;
@@ -578,16 +576,16 @@ Json Daemon::link_set(const Json& p) {
   if (p.contains("address")) {
     const auto mac = core::Mac::parse(p["address"].get<std::string>());
     if (!mac) {
-      return error_json(err(EINVAL, "Error: invalid MAC " + p["address"].dump()));
+      return tl::unexpected(err(EINVAL, "Error: invalid MAC " + p["address"].dump()));
     }
     auto r = l.port.set_address(index_of(u), *mac);
     if (!r) {
-      return error_json(r.error());
+      return tl::unexpected(r.error());
     }
     auto& lns = *netns_.at(l.ns);
     const auto st = *r ? lns.nl.set_address(l.ifindex, *mac) : ns.nl.set_address(u.ifindex, *mac);
     if (!st) {
-      return error_json(st.error());
+      return tl::unexpected(st.error());
     }
     if (*r) {
       sync_lower(l.key, false);
@@ -598,10 +596,10 @@ Json Daemon::link_set(const Json& p) {
   if (p.contains("mtu")) {
     const auto mtu = p["mtu"].get<std::uint32_t>();
     if (auto st = l.port.set_mtu(index_of(u), mtu); !st) {
-      return error_json(st.error());
+      return tl::unexpected(st.error());
     }
     if (auto st = ns.nl.set_mtu(u.ifindex, mtu); !st) {
-      return error_json(st.error());
+      return tl::unexpected(st.error());
     }
     dirty_ = true;
   }
@@ -614,19 +612,19 @@ Json Daemon::link_set(const Json& p) {
   if (p.contains("to_netns")) {
     auto target = netns_by_name(p["to_netns"].get<std::string>());
     if (!target) {
-      return error_json(target.error());
+      return tl::unexpected(target.error());
     }
     if (auto st = ns.nl.set_netns(u.ifindex, (*target)->fd.get()); !st) {
-      return error_json(st.error());
+      return tl::unexpected(st.error());
     }
     sync_upper(id);
   }
   if (p.contains("up")) {
     if (uppers_.count(id) == 0) {
-      return error_json(err(ENODEV, "Cannot find device \"" + p.value("name", "") + "\""));
+      return tl::unexpected(err(ENODEV, "Cannot find device \"" + p.value("name", "") + "\""));
     }
     if (auto st = set_up(uppers_.at(id), p["up"].get<bool>()); !st) {
-      return error_json(st.error());
+      return tl::unexpected(st.error());
     }
   }
   if (uppers_.count(id) != 0) {
@@ -636,17 +634,17 @@ Json Daemon::link_set(const Json& p) {
   return Json::object();
 }
 
-Json Daemon::link_del(const Json& p) {
+Result<Json> Daemon::link_del(const Json& p) {
   auto found = find_upper(p);
   if (!found) {
-    return error_json(found.error());
+    return tl::unexpected(found.error());
   }
   delete_upper((*found)->id, true);
   publish();
   return Json::object();
 }
 
-Json Daemon::link_show(const Json& p) {
+Result<Json> Daemon::link_show(const Json& p) {
   Json links = Json::array();
   const bool details = p.value("details", false);
   const bool stats = p.value("stats", false);
@@ -654,10 +652,10 @@ Json Daemon::link_show(const Json& p) {
     auto found = find_upper(p);
     if (!found) {
       if (found.error().code == ENODEV) {
-        return error_json(
+        return tl::unexpected(
             err(ENODEV, "Device \"" + p["name"].get<std::string>() + "\" does not exist."));
       }
-      return error_json(found.error());
+      return tl::unexpected(found.error());
     }
     links.push_back(describe(**found, details, stats));
   } else {
@@ -921,19 +919,15 @@ void Daemon::sync_upper(std::uint64_t id) {
   std::vector<core::Mac> mc;
   if (auto guard = sys::NetnsGuard::enter((*ns)->fd.get())) {
     if (auto list = sys::read_dev_mcast(u.ifindex)) {
-      mc = std::move(*list);
+      mc = core::normalize_mc_list(std::move(*list));
     }
     (void)guard->leave();
   }
   const auto& now = l.port.uppers()[idx];
   const bool promisc = li->promiscuity > 0;
   const bool allmulti = li->allmulti > 0 || (li->flags & IFF_ALLMULTI);
-  std::vector<core::Mac> sorted = mc;
-  std::erase_if(sorted, [](const core::Mac& m) { return !m.is_multicast(); });
-  std::sort(sorted.begin(), sorted.end());
-  sorted.erase(std::unique(sorted.begin(), sorted.end()), sorted.end());
-  if (promisc != now.promisc || allmulti != now.allmulti || sorted != now.mc_list) {
-    l.port.set_upper_rx(idx, promisc, allmulti, std::move(sorted));
+  if (promisc != now.promisc || allmulti != now.allmulti || mc != now.mc_list) {
+    l.port.set_upper_rx(idx, promisc, allmulti, std::move(mc));
     changed = true;
   }
   if (changed) {
@@ -1317,13 +1311,8 @@ void Daemon::on_client(int fd) {
       out += ctl::reply_error(nullptr, req.error());
       continue;
     }
-    const Json res = handle(req->method, req->params);
-    if (res.is_object() && res.contains("__error")) {
-      out += ctl::reply_error(req->id, Error{res["__error"]["code"].get<int>(),
-                                             res["__error"]["message"].get<std::string>()});
-    } else {
-      out += ctl::reply_ok(req->id, res);
-    }
+    const auto res = handle(req->method, req->params);
+    out += res ? ctl::reply_ok(req->id, *res) : ctl::reply_error(req->id, res.error());
     if (dirty_) {
       save_state();
     }

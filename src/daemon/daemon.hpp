@@ -44,8 +44,9 @@ class Daemon {
   /// Runs until SIGTERM or SIGINT; returns the exit code (0 on a clean stop).
   int run();
 
-  /// Handles one control request; never throws. Public for tests.
-  Json handle(const std::string& method, const Json& params);
+  /// Handles one control request; never throws. The result or the error (errno and the line
+  /// the CLI prints) of the reply. Public for tests.
+  Result<Json> handle(const std::string& method, const Json& params);
 
  private:
   // A namespace subnic works in: a netlink socket and a link monitor created inside it.
@@ -84,16 +85,18 @@ class Daemon {
   // Graph.
   Result<Lower*> lower_for(Netns& ns, const sys::LinkInfo& li);
   void destroy_lower(std::uint64_t key);
+  /// Destroys the lower `key` if it has no uppers left; true if it did.
+  bool release_if_unused(std::uint64_t key);
   std::uint32_t index_of(const Upper& u) const;
   Result<Upper*> find_upper(const Json& params);
   void delete_upper(std::uint64_t id, bool destroy_tap);
   core::LowerState lower_state(const sys::LinkInfo& li) const;
 
   // Requests.
-  Json link_add(const Json& p);
-  Json link_set(const Json& p);
-  Json link_del(const Json& p);
-  Json link_show(const Json& p);
+  Result<Json> link_add(const Json& p);
+  Result<Json> link_set(const Json& p);
+  Result<Json> link_del(const Json& p);
+  Result<Json> link_show(const Json& p);
   Json describe(const Upper& u, bool details, bool stats);
   Status set_up(Upper& u, bool up);
 
