@@ -6,18 +6,11 @@ lab_up
 add_ns c1; add_ns c2
 dhcp_server_start
 daemon_start
-cat >"$TMP/udhcpc.sh" <<'EOS'
-#!/bin/sh
-case "$1" in
-  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/${mask:-24}" dev "$interface" ;;
-esac
-EOS
-chmod +x "$TMP/udhcpc.sh"
 for c in 1 2; do
   sn link add mv$c link eth0 type macvlan mode bridge
   ip -n "$P"host link set mv$c netns "$P"c$c
   ip -n "$P"c$c link set mv$c up
-  in_ns c$c busybox udhcpc -i mv$c -n -q -t 5 -T 1 -s "$TMP/udhcpc.sh" >"$TMP/udhcpc$c.log" 2>&1 ||
+  dhcp_lease c$c mv$c >"$TMP/udhcpc$c.log" ||
     fail "c$c got no lease: $(cat "$TMP/udhcpc$c.log")"
 done
 a1=$(ipv4_of c1 mv1); a2=$(ipv4_of c2 mv2)
