@@ -16,31 +16,18 @@ namespace {
 constexpr const char* kPath = "/proc/thread-self/net/dev_mcast";
 constexpr std::size_t kMaxFileBytes = 64 * 1024 * 1024;  // bounds the read loop
 
-std::optional<int> hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return std::nullopt;
-}
-
 std::optional<core::Mac> parse_hex_mac(std::string_view s) {
   core::Mac m;
   if (s.size() != 2 * m.bytes.size()) {
     return std::nullopt;
   }
   for (std::size_t i = 0; i < m.bytes.size(); ++i) {
-    const auto hi = hex_digit(s[2 * i]);
-    const auto lo = hex_digit(s[2 * i + 1]);
-    if (!hi || !lo) {
+    const int hi = core::hex_digit(s[2 * i]);
+    const int lo = core::hex_digit(s[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
       return std::nullopt;
     }
-    m.bytes[i] = static_cast<std::uint8_t>((*hi << 4) | *lo);
+    m.bytes[i] = static_cast<std::uint8_t>((hi << 4) | lo);
   }
   return m;
 }
