@@ -166,7 +166,7 @@ void Datapath::on_lower(const Snapshot&, const PortSnapshot& ps) {
     if (decision_.drop != core::DropReason::kNone) {
       lower.counters.drop(decision_.drop, true);
     }
-    deliver(ps, decision_, buf, len, true);
+    deliver(ps, decision_, buf, len);
   }
 }
 
@@ -202,7 +202,7 @@ void Datapath::on_upper(const Snapshot&, const PortSnapshot& ps, std::uint32_t i
       up.counters.drop(decision_.drop, false);
       continue;
     }
-    deliver(ps, decision_, buf.data(), len, false);
+    deliver(ps, decision_, buf.data(), len);
     if (decision_.to_wire) {
       wire_.emplace_back(buf.data(), len);
       wire_sender_.push_back(index);
@@ -212,8 +212,7 @@ void Datapath::on_upper(const Snapshot&, const PortSnapshot& ps, std::uint32_t i
 }
 
 void Datapath::deliver(const PortSnapshot& ps, const core::Decision& d, std::uint8_t* buf,
-                       std::size_t len, bool from_lower) {
-  (void)from_lower;
+                       std::size_t len) {
   const std::uint8_t* frame = buf + io::kVnetHdrLen;
   const bool group = (frame[0] & 1) != 0;
   for (const auto& del : d.deliveries) {

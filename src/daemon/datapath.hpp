@@ -80,8 +80,8 @@ class Datapath {
   void run();
   void on_lower(const Snapshot& snap, const PortSnapshot& ps);
   void on_upper(const Snapshot& snap, const PortSnapshot& ps, std::uint32_t index);
-  void deliver(const PortSnapshot& ps, const core::Decision& d, std::uint8_t* buf, std::size_t len,
-               bool from_lower);
+  /// Writes every copy `d` delivers (buf = vnet header + frame, len bytes) and counts them.
+  void deliver(const PortSnapshot& ps, const core::Decision& d, std::uint8_t* buf, std::size_t len);
   void flush_wire(const PortSnapshot& ps);
 
   sys::UniqueFd epoll_;
