@@ -17,12 +17,18 @@ enum class DropReason : std::uint8_t {
   kUpperDown,    // passthru upper is down (macvlan_handle_frame)
   kNoQueue,      // the upper's endpoint is not attached (daemon restarting, TAP closed)
   kWriteFailed,  // the endpoint refused the frame (full, gone)
+  kPrivate,      // ipvlan private: unicast between uppers (ipvlan_xmit_mode_l2/_l3)
+  kNotRoutable,  // ipvlan l3/l3s: not IPv4/IPv6, ARP, or broadcast/multicast (process_outbound)
+  kPause,        // ipvlan: group frame with EtherType 0x8808 (ipvlan_multicast_enqueue)
+  kNoInject,     // ipvlan l2: non-IP frame for the lower's own stack; subnic cannot inject it
+  kRouteFailed,  // the lower namespace refused the routed packet (no route, sendto error)
   kCount,
 };
 
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::kCount)>
-    kDropReasonNames = {"none",          "malformed",  "no_carrier", "lower_down",  "too_big",
-                        "bc_queue_full", "upper_down", "no_queue",   "write_failed"};
+    kDropReasonNames = {"none",          "malformed",  "no_carrier", "lower_down",   "too_big",
+                        "bc_queue_full", "upper_down", "no_queue",   "write_failed", "private",
+                        "not_routable",  "pause",      "no_inject",  "route_failed"};
 
 inline constexpr std::string_view to_string(DropReason r) {
   return kDropReasonNames[static_cast<std::size_t>(r)];

@@ -19,6 +19,7 @@
 #include "core/frame.hpp"
 #include "core/mac.hpp"
 #include "core/mac_table.hpp"
+#include "core/port.hpp"
 
 namespace subnic::core {
 
@@ -43,24 +44,6 @@ inline constexpr std::uint16_t kMacvlanNoDst = 2;
 /// Defaults of the port-wide broadcast queue (macvlan.c MACVLAN_DEFAULT_BC_QUEUE_LEN, bc_cutoff).
 inline constexpr std::uint32_t kDefaultBcQueueLen = 1000;  // frames
 inline constexpr std::int32_t kDefaultBcLim = 1;           // subscribers
-inline constexpr std::uint32_t kMinMtu = 68;               // bytes (ETH_MIN_MTU)
-/// Frames forwarded locally may exceed the receiver's MTU by the Ethernet header plus one VLAN
-/// tag (net/core/dev.c is_skb_forwardable: mtu + hard_header_len + VLAN_HLEN).
-inline constexpr std::uint32_t kForwardSlack = 18;  // bytes
-
-/// The lower device as the port sees it (kept current by the daemon from netlink).
-struct LowerState {
-  Mac mac;
-  bool up = false;       // IFF_UP
-  bool carrier = false;  // IFF_LOWER_UP: the uppers' carrier mirrors it (§2.9)
-  std::uint32_t mtu = 1500;
-  std::uint32_t max_mtu = 65535;
-  /// The lower's promiscuity/allmulti as the kernel counts them (IFLA_PROMISCUITY > 0 ...). A
-  /// promiscuous or allmulti lower makes both port filters accept every group (§2.5).
-  bool promisc = false;
-  bool allmulti = false;
-  friend bool operator==(const LowerState&, const LowerState&) = default;
-};
 
 /// Source-mode list operation (IFLA_MACVLAN_MACADDR_MODE).
 enum class MacaddrOp : std::uint8_t { kAdd, kDel, kSet, kFlush };
@@ -96,51 +79,6 @@ struct MacvlanUpper {
   bool accepts_group(const Mac& dst) const;
 };
 
-/// A device's multicast list as the port keeps it: group addresses only (no broadcast),
-/// sorted, each once.
-std::vector<Mac> normalize_mc_list(std::vector<Mac> list);
-
-/// What the port decided for one frame. Reused across frames: clear() keeps capacity, so the
-/// datapath does not allocate per frame once warmed up.
-struct Delivery {
-  std::uint32_t upper = 0;              // index into MacvlanPort::uppers()
-  DropReason drop = DropReason::kNone;  // kNone = deliver; else this copy is dropped and counted
-  /// Passthru delivers every unicast "for this host" (PACKET_HOST); a TAP upper's stack only
-  /// does so when the destination MAC is its own, so the datapath rewrites it (§13).
-  bool rewrite_dst = false;
-};
-
-struct Decision {
-  std::vector<Delivery> deliveries;
-  bool to_wire = false;        // transmit on the lower
-  bool to_lower_host = false;  // the kernel lets the lower's own stack see it (informational)
-  bool consumed = false;       // the kernel takes it from the lower's stack ([CONSUME])
-  DropReason drop = DropReason::kNone;  // the whole frame was dropped for this reason
-
-  void clear() {
-    deliveries.clear();
-    to_wire = false;
-    to_lower_host = false;
-    consumed = false;
-    drop = DropReason::kNone;
-  }
-};
-
-/// Per-burst state of the broadcast queue: frames queued in this burst count against the
-/// port's bcqueuelen (the kernel's work queue holds at most that many; §2.5).
-struct BurstState {
-  std::uint32_t bc_queued = 0;
-};
-
-/// What the lower's address filters must hold for this port (dev_uc_add / dev_mc_sync /
-/// dev_set_promiscuity / dev_set_allmulti by the uppers, macvlan_open and friends).
-struct LowerFilter {
-  std::vector<Mac> unicast;    // MACs of UP non-passthru uppers
-  std::vector<Mac> multicast;  // union of the UP uppers' multicast lists
-  int promisc = 0;             // references taken on the lower's promiscuity
-  int allmulti = 0;            // references taken on the lower's allmulti
-  friend bool operator==(const LowerFilter&, const LowerFilter&) = default;
-};
 
 class MacvlanPort {
  public:
