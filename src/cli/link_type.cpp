@@ -3,13 +3,14 @@
 
 #include <array>
 
+#include "cli/parse_ipvlan.hpp"
 #include "cli/parse_macvlan.hpp"
 
 namespace subnic::cli {
 
 namespace {
-// ipvlan, vlan, veth, bridge, bond: one line each here when their parse_<kind>.cpp lands.
-constexpr std::array<const LinkTypeOps*, 1> kTypes = {&kMacvlanOps};
+// vlan, veth, bridge, bond: one line each here when their parse_<kind>.cpp lands.
+constexpr std::array<const LinkTypeOps*, 2> kTypes = {&kMacvlanOps, &kIpvlanOps};
 }  // namespace
 
 const LinkTypeOps* find_link_type(std::string_view kind) {

@@ -209,6 +209,21 @@ void print_drops(const Json& link, std::string& out) {
   }
 }
 
+std::string text(const Json& v) {
+  return v.is_string() ? v.get<std::string>() : ctl::dump_compact(v);
+}
+
+// " A B C" from the array obj[key]; "" when it is absent or empty.
+std::string spaced_list(const Json& obj, const char* key) {
+  std::string out;
+  if (const auto it = obj.find(key); it != obj.end() && it->is_array()) {
+    for (const auto& v : *it) {
+      out += " " + text(v);
+    }
+  }
+  return out;
+}
+
 void print_subnic_details(const Json& link, std::string& out) {
   if (const std::string ns = str(link, "netns"); !ns.empty()) {
     out += "    netns " + ns + "\n";
@@ -219,9 +234,20 @@ void print_subnic_details(const Json& link, std::string& out) {
   }
   if (const auto dev = sub->find("deviations"); dev != sub->end() && dev->is_array()) {
     for (const auto& d : *dev) {
-      out +=
-          "    deviation: " + (d.is_string() ? d.get<std::string>() : ctl::dump_compact(d)) + "\n";
+      out += "    deviation: " + text(d) + "\n";
     }
+  }
+  // ipvlan: the addresses the upper owns, and those another upper owned first.
+  if (const std::string addrs = spaced_list(*sub, "addresses"); !addrs.empty()) {
+    out += "    subnic addresses" + addrs + "\n";
+  }
+  if (const std::string conflicts = spaced_list(*sub, "address_conflicts"); !conflicts.empty()) {
+    out += "    subnic address conflicts" + conflicts;
+    if (const auto seen = sub->find("address_conflicts_seen");
+        seen != sub->end() && seen->is_number()) {
+      out += " (seen " + seen->dump() + " times)";
+    }
+    out += "\n";
   }
 }
 

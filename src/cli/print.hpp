@@ -36,9 +36,12 @@ struct PrintOptions {
 /// by size_columns(), counters by print_num()).
 ///
 /// After ip's record come subnic's own lines: with -d `    netns NS` (the
-/// upper's namespace, when named) and `    deviation: TEXT` per entry of
-/// subnic.deviations; with -s `    drops: REASON N ...` for the non-zero
-/// drop counters.
+/// upper's namespace, when named), `    deviation: TEXT` per entry of
+/// subnic.deviations, then (ipvlan) `    subnic addresses A B ...` when
+/// subnic.addresses is non-empty and `    subnic address conflicts A B ...
+/// (seen N times)` when subnic.address_conflicts is non-empty (the count from
+/// subnic.address_conflicts_seen); with -s `    drops: REASON N ...` for the
+/// non-zero drop counters.
 std::string format_link(const ctl::Json& link, const PrintOptions& opts);
 
 /// The links of a link.show result that pass `filter`, with the detail keys

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli/parse.hpp"
+#include "cli/parse_ipvlan.hpp"
 
 namespace subnic::cli {
 namespace {
@@ -240,6 +241,122 @@ TEST(ParseMacvlanErrors, HelpPrintsUsage) {
   EXPECT_NE(text.find("Usage: ... macvlan"), std::string::npos);
 }
 
+// --- type ipvlan (iproute2 6.1 ip/iplink_ipvlan.c; the client-side lines below were checked
+// against the installed ip 6.1.0, the attributes it sends with strace) ---------------------------
+
+constexpr const char* kIpvlanUsage =
+    "Usage: ... ipvlan [ mode MODE ] [ FLAGS ]\n"
+    "\n"
+    "MODE: l3 | l3s | l2\n"
+    "FLAGS: bridge | private | vepa\n"
+    "(first values are the defaults if nothing is specified).";
+
+Json ipvlan_params(std::vector<std::string> words) {
+  std::vector<std::string> args = {"link", "add", "iv1", "link", "eth0", "type", "ipvlan"};
+  args.insert(args.end(), words.begin(), words.end());
+  return params(args);
+}
+
+Json ipvlan_info(std::vector<std::string> words) {
+  const Json p = ipvlan_params(std::move(words));
+  return p.is_object() && p.contains("info_data") ? p["info_data"] : Json{};
+}
+
+Err ipvlan_error(std::vector<std::string> words) {
+  std::vector<std::string> args = {"link", "add", "iv1", "link", "eth0", "type", "ipvlan"};
+  args.insert(args.end(), words.begin(), words.end());
+  return error(args);
+}
+
+// T-IV-16: `type ipvlan` with no further words sends no ipvlan attributes (the kernel then puts
+// the whole port in l3 and keeps its flags), on add and on set.
+TEST(ParseIpvlan, T_IV_16_NoWordsSendNoInfoData) {
+  EXPECT_EQ(ipvlan_params({}), J(R"({"name":"iv1","link":"eth0","type":"ipvlan"})"));
+  EXPECT_EQ(method({"link", "add", "iv1", "link", "eth0", "type", "ipvlan"}), "link.add");
+  EXPECT_EQ(params({"link", "set", "iv1", "type", "ipvlan"}),
+            J(R"({"name":"iv1","type":"ipvlan"})"));
+  EXPECT_EQ(parse_ipvlan({}).value(), Json::object());
+}
+
+// T-IV-16: any word sends the flags (bridge unless private/vepa); the mode only when given.
+TEST(ParseIpvlan, T_IV_16_ModeOnlySendsBridgeFlags) {
+  for (const char* m : {"l2", "l3", "l3s"}) {
+    EXPECT_EQ(ipvlan_info({"mode", m}), Json({{"mode", m}, {"flags", "bridge"}})) << m;
+  }
+}
+
+TEST(ParseIpvlan, T_IV_16_FlagOnlySendsNoMode) {
+  EXPECT_EQ(ipvlan_info({"bridge"}), J(R"({"flags":"bridge"})"));
+  EXPECT_EQ(ipvlan_info({"private"}), J(R"({"flags":"private"})"));
+  EXPECT_EQ(ipvlan_info({"vepa"}), J(R"({"flags":"vepa"})"));
+}
+
+TEST(ParseIpvlan, T_IV_16_ModeAndFlag) {
+  EXPECT_EQ(ipvlan_info({"mode", "l2", "private"}), J(R"({"mode":"l2","flags":"private"})"));
+  EXPECT_EQ(ipvlan_info({"vepa", "mode", "l3s"}), J(R"({"mode":"l3s","flags":"vepa"})"));
+  EXPECT_EQ(ipvlan_info({"bridge", "mode", "l3"}), J(R"({"mode":"l3","flags":"bridge"})"));
+  // ip sends one mode attribute per word and the kernel keeps the last.
+  EXPECT_EQ(ipvlan_info({"mode", "l2", "mode", "l3"}), J(R"({"mode":"l3","flags":"bridge"})"));
+}
+
+TEST(ParseIpvlan, Abbreviations) {
+  // ip's order: mode, private, vepa, bridge, help; all by prefix. Mode values are exact.
+  EXPECT_EQ(ipvlan_info({"m", "l2", "p"}), J(R"({"mode":"l2","flags":"private"})"));
+  EXPECT_EQ(ipvlan_info({"mod", "l3s", "v"}), J(R"({"mode":"l3s","flags":"vepa"})"));
+  EXPECT_EQ(ipvlan_info({"b"}), J(R"({"flags":"bridge"})"));
+  EXPECT_EQ(ipvlan_info({"priv"}), J(R"({"flags":"private"})"));
+  EXPECT_EQ(ipvlan_error({"mode", "L2"}).first,
+            "Error: argument of \"mode\" must be either \"l2\", \"l3\" or \"l3s\"");
+}
+
+TEST(ParseIpvlan, T_IV_16_Set) {
+  EXPECT_EQ(params({"link", "set", "iv1", "type", "ipvlan", "mode", "l2"}),
+            J(R"({"name":"iv1","type":"ipvlan","info_data":{"mode":"l2","flags":"bridge"}})"));
+  EXPECT_EQ(params({"link", "set", "dev", "iv1", "type", "ipvlan", "private"}),
+            J(R"({"name":"iv1","type":"ipvlan","info_data":{"flags":"private"}})"));
+  EXPECT_EQ(method({"link", "set", "iv1", "type", "ipvlan", "mode", "l3"}), "link.set");
+  EXPECT_EQ(error({"link", "set", "iv1", "type", "ipvlan", "private", "vepa"}),
+            Err("ipvlan: unknown option \"vepa\"?", 1));
+}
+
+// T-IV-17: only the first of bridge|private|vepa is taken; a second one is ip's unknown option.
+TEST(ParseIpvlanErrors, T_IV_17_SecondFlagIsUnknownOption) {
+  EXPECT_EQ(ipvlan_error({"private", "vepa"}), Err("ipvlan: unknown option \"vepa\"?", 1));
+  EXPECT_EQ(ipvlan_error({"bridge", "bridge"}), Err("ipvlan: unknown option \"bridge\"?", 1));
+  EXPECT_EQ(ipvlan_error({"vepa", "mode", "l2", "private"}),
+            Err("ipvlan: unknown option \"private\"?", 1));
+  EXPECT_EQ(ipvlan_error({"p", "v"}), Err("ipvlan: unknown option \"v\"?", 1));
+}
+
+// T-IV-17: a mode other than l2, l3, l3s.
+TEST(ParseIpvlanErrors, T_IV_17_BadMode) {
+  const Err bad{"Error: argument of \"mode\" must be either \"l2\", \"l3\" or \"l3s\"", 1};
+  EXPECT_EQ(ipvlan_error({"mode", "l4"}), bad);
+  EXPECT_EQ(ipvlan_error({"mode", "bridge"}), bad);
+  EXPECT_EQ(ipvlan_error({"private", "mode", "l2s"}), bad);
+}
+
+TEST(ParseIpvlanErrors, IpWording) {
+  EXPECT_EQ(ipvlan_error({"bogus"}), Err("ipvlan: unknown option \"bogus\"?", 1));
+  EXPECT_EQ(ipvlan_error({"nopromisc"}), Err("ipvlan: unknown option \"nopromisc\"?", 1));
+  const Err incomplete{"Command line is not complete. Try option \"help\"", 255};
+  EXPECT_EQ(ipvlan_error({"mode"}), incomplete);
+  EXPECT_EQ(ipvlan_error({"mode", "l2", "mode"}), incomplete);
+}
+
+TEST(ParseIpvlanErrors, HelpPrintsIpsUsage) {
+  EXPECT_EQ(ipvlan_error({"help"}), Err(kIpvlanUsage, 1));
+  EXPECT_EQ(ipvlan_error({"h"}), Err(kIpvlanUsage, 1));
+  // After a flag word, "h" is still help (ip: `vepa h` prints the usage).
+  EXPECT_EQ(ipvlan_error({"vepa", "h"}), Err(kIpvlanUsage, 1));
+  // `link help ipvlan` succeeds and goes to stdout.
+  auto typed = parse({"link", "help", "ipvlan"});
+  ASSERT_FALSE(typed);
+  EXPECT_EQ(typed.error().exit_status, 0);
+  EXPECT_TRUE(typed.error().to_stdout);
+  EXPECT_EQ(typed.error().text, kIpvlanUsage);
+}
+
 // --- link add errors -----------------------------------------------------------
 
 TEST(ParseAddErrors, IpWording) {
@@ -288,7 +405,7 @@ TEST(ParseAddErrors, IpWording) {
 TEST(ParseAddErrors, SubnicOwn) {
   EXPECT_EQ(error({"link", "add", "link", "eth0", "name", "m2", "type", "bogus"}),
             Err("Error: subnic: type \"bogus\" is not supported yet", 1));
-  for (const char* t : {"ipvlan", "vlan", "veth", "bridge", "bond", "macvtap"}) {
+  for (const char* t : {"ipvtap", "vlan", "veth", "bridge", "bond", "macvtap"}) {
     EXPECT_EQ(error({"link", "add", "m2", "type", t}),
               Err("Error: subnic: type \"" + std::string{t} + "\" is not supported yet", 1));
   }
@@ -493,7 +610,7 @@ TEST(ParseGlobal, Help) {
   const auto [text, status] = error({"link", "help"});
   EXPECT_EQ(status, 255);
   EXPECT_EQ(text.rfind("Usage: subnic link add", 0), 0u);
-  EXPECT_NE(text.find("TYPE := { macvlan }"), std::string::npos);
+  EXPECT_NE(text.find("TYPE := { macvlan | ipvlan }"), std::string::npos);
   // `link help macvlan` succeeds and goes to stdout (iplink.c do_help()).
   auto typed = parse({"link", "help", "macvlan"});
   ASSERT_FALSE(typed);

@@ -232,6 +232,100 @@ TEST(PrintLink, SubnicExtensions) {
   EXPECT_EQ(format_link(l, {}), kIpPlain);
 }
 
+// An ipvlan upper as subnicd describes it. The build kernel has no ipvlan, so the `    ipvlan`
+// lines below are what the installed ip 6.1.0 printed for RTM_NEWLINK messages carrying these
+// IFLA_IPVLAN_MODE/IFLA_IPVLAN_FLAGS values, fed to `ip -d monitor file`; ip -j's info_data keys
+// are iplink_ipvlan.c ipvlan_print_opt()'s: print_string "mode" and print_bool "bridge",
+// "private" or "vepa" (true).
+Json iv1() {
+  return Json::parse(R"({
+    "ifindex": 5, "ifname": "iv1", "link": "eth0",
+    "flags": ["BROADCAST","MULTICAST","UP","LOWER_UP"], "mtu": 1500, "operstate": "UP",
+    "link_type": "ether", "address": "52:54:00:01:02:03",
+    "broadcast": "ff:ff:ff:ff:ff:ff", "netns": "", "link_netns": "",
+    "promiscuity": 0, "allmulti": 0, "min_mtu": 68, "max_mtu": 65535,
+    "linkinfo": {"info_kind": "ipvlan", "info_data": {"mode": "l2", "bridge": true}}
+  })");
+}
+
+constexpr const char* kIv1Head =
+    "5: iv1@eth0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 qdisc noqueue state UP mode DEFAULT "
+    "group default \n"
+    "    link/ether 52:54:00:01:02:03 brd ff:ff:ff:ff:ff:ff promiscuity 0  allmulti 0 minmtu 68 "
+    "maxmtu 65535 \n";
+
+TEST(PrintIpvlan, ModeAndFlagAsIp61) {
+  EXPECT_EQ(format_link(iv1(), popts(true, 0)),
+            std::string{kIv1Head} + "    ipvlan  mode l2 bridge \n");
+  const struct {
+    const char* info_data;
+    const char* line;
+  } cases[] = {
+      {R"({"mode":"l3","private":true})", "    ipvlan  mode l3 private \n"},
+      {R"({"mode":"l3s","vepa":true})", "    ipvlan  mode l3s vepa \n"},
+      {R"({"mode":"l2"})", "    ipvlan  mode l2 \n"},  // no flags attribute
+      {R"({"bridge":true})", "    ipvlan bridge \n"},  // no mode attribute
+      {R"({"mode":"unknown","bridge":true})", "    ipvlan  mode unknown bridge \n"},
+      {R"({})", "    ipvlan \n"},
+      // The key present with null (print_null's JSON) reads the same.
+      {R"({"mode":"l2","vepa":null})", "    ipvlan  mode l2 vepa \n"},
+      // PROTOCOL.md's request shape.
+      {R"({"mode":"l2","flags":"private"})", "    ipvlan  mode l2 private \n"},
+  };
+  for (const auto& c : cases) {
+    Json l = iv1();
+    l["linkinfo"]["info_data"] = Json::parse(c.info_data);
+    EXPECT_EQ(format_link(l, popts(true, 0)), std::string{kIv1Head} + c.line) << c.info_data;
+  }
+  Json no_data = iv1();
+  no_data["linkinfo"].erase("info_data");
+  EXPECT_EQ(format_link(no_data, popts(true, 0)), std::string{kIv1Head} + "    ipvlan \n");
+}
+
+TEST(PrintIpvlan, SubnicAddressLines) {
+  Json l = iv1();
+  l["subnic"] = Json::parse(R"({"deviations":["lower host stack sees frames for uppers"],
+      "addresses":["10.0.0.1","fd00::1"],"address_conflicts":["10.0.0.9"],
+      "address_conflicts_seen":2})");
+  EXPECT_EQ(format_link(l, popts(true, 0)),
+            std::string{kIv1Head} +
+                "    ipvlan  mode l2 bridge \n"
+                "    deviation: lower host stack sees frames for uppers\n"
+                "    subnic addresses 10.0.0.1 fd00::1\n"
+                "    subnic address conflicts 10.0.0.9 (seen 2 times)\n");
+  // Empty lists print no line; without -d nothing of subnic's.
+  l["subnic"] = Json::parse(
+      R"({"deviations":[],"addresses":[],"address_conflicts":[],"address_conflicts_seen":4})");
+  EXPECT_EQ(format_link(l, popts(true, 0)),
+            std::string{kIv1Head} + "    ipvlan  mode l2 bridge \n");
+  l["subnic"]["addresses"] = {"10.0.0.1"};
+  EXPECT_EQ(format_link(l, popts(true, 0)),
+            std::string{kIv1Head} + "    ipvlan  mode l2 bridge \n    subnic addresses 10.0.0.1\n");
+  EXPECT_EQ(format_link(l, {}).find("subnic"), std::string::npos);
+}
+
+TEST(PrintIpvlan, JsonPassesInfoDataAndSubnicThrough) {
+  Json l = iv1();
+  l["subnic"] = Json::parse(R"({"deviations":[],"addresses":["10.0.0.1","fd00::1"],
+      "address_conflicts":["10.0.0.9"],"address_conflicts_seen":2})");
+  const std::string out = format_ip_json(filter_links(Json::array({l}), {}), false);
+  EXPECT_NE(
+      out.find(R"("linkinfo":{"info_data":{"bridge":true,"mode":"l2"},"info_kind":"ipvlan"})"),
+      std::string::npos)
+      << out;
+  EXPECT_NE(out.find(R"("subnic":{"address_conflicts":["10.0.0.9"],"address_conflicts_seen":2,)"
+                     R"("addresses":["10.0.0.1","fd00::1"],"deviations":[]})"),
+            std::string::npos)
+      << out;
+  EXPECT_EQ(Json::parse(out), Json::array({l}));
+  // `link show type ipvlan` without -d: selected by kind, details stripped.
+  const Json typed = filter_links(Json::array({l, mv1()}), sfilter(false, "ipvlan", true));
+  ASSERT_EQ(typed.size(), 1u);
+  EXPECT_EQ(typed[0]["ifname"], "iv1");
+  EXPECT_FALSE(typed[0].contains("linkinfo"));
+  EXPECT_FALSE(typed[0].contains("subnic"));
+}
+
 TEST(PrintLink, DefaultsForKeysSubnicDoesNotSend) {
   Json l = mv1();
   l.erase("txqlen");

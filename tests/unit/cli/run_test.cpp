@@ -60,6 +60,27 @@ TEST(RunTest, AddSendsParamsAndPrintsNothing) {
                                          "info_data":{"mode":"bridge"},"netns":"c1"})"));
 }
 
+TEST(RunTest, IpvlanAddSendsFlagsOnlyWithWords) {
+  FakeDaemon d{ctl::greeting(), daemon_for()};
+  const auto bare =
+      run_cli({"--socket", d.path(), "link", "add", "iv1", "link", "eth0", "type", "ipvlan"});
+  EXPECT_EQ(bare.status, 0) << bare.err;
+  const auto moded = run_cli(
+      {"--socket", d.path(), "link", "add", "iv2", "link", "eth0", "type", "ipvlan", "mode", "l2"});
+  EXPECT_EQ(moded.status, 0) << moded.err;
+  ASSERT_EQ(d.requests().size(), 2u);
+  EXPECT_EQ(ctl::parse_request(d.requests()[0])->params,
+            Json::parse(R"({"name":"iv1","link":"eth0","type":"ipvlan"})"));
+  EXPECT_EQ(ctl::parse_request(d.requests()[1])->params,
+            Json::parse(R"({"name":"iv2","link":"eth0","type":"ipvlan",
+                            "info_data":{"mode":"l2","flags":"bridge"}})"));
+  // A second flag word fails before connecting, with ip's line and status.
+  const auto twice = run_cli({"--socket", "/nonexistent.sock", "link", "add", "iv3", "link", "eth0",
+                              "type", "ipvlan", "private", "vepa"});
+  EXPECT_EQ(twice.status, 1);
+  EXPECT_EQ(twice.err, "ipvlan: unknown option \"vepa\"?\n");
+}
+
 TEST(RunTest, ShowPrintsTextAndJson) {
   FakeDaemon d{ctl::greeting(), daemon_for()};
   const auto text = run_cli({"--socket", d.path(), "link", "show"});
@@ -116,6 +137,12 @@ TEST(RunTest, VersionAndHelp) {
   const auto h = run_cli({"link", "help", "macvlan"});
   EXPECT_EQ(h.status, 0);
   EXPECT_EQ(h.out.rfind("Usage: ... macvlan", 0), 0u);
+  const auto hi = run_cli({"link", "help", "ipvlan"});
+  EXPECT_EQ(hi.status, 0);
+  EXPECT_EQ(hi.out,
+            "Usage: ... ipvlan [ mode MODE ] [ FLAGS ]\n\nMODE: l3 | l3s | l2\n"
+            "FLAGS: bridge | private | vepa\n"
+            "(first values are the defaults if nothing is specified).\n");
   const auto u = run_cli({});
   EXPECT_EQ(u.status, 255);
   EXPECT_EQ(u.err.rfind("Usage: subnic", 0), 0u);
