@@ -188,9 +188,9 @@ void IpvlanPort::stop(std::uint32_t index) {
 }
 
 Result<bool> IpvlanPort::set_address(std::uint32_t index, const Mac& mac) {
-  if (uppers_.at(index).mac == mac) {
-    return false;
-  }
+  // No ndo_set_mac_address: dev_set_mac_address fails before it compares, same MAC or not.
+  (void)uppers_.at(index);
+  (void)mac;
   return tl::unexpected{Error{EOPNOTSUPP, "RTNETLINK answers: Operation not supported"}};
 }
 
@@ -407,6 +407,11 @@ void IpvlanPort::receive(FrameView frame, bool gso, const DhcpTable* dhcp, Decis
       // address is moved to the upper at the end of the lower namespace's INPUT hook
       // (ipvlan_l3_rcv / ipvlan_nf_input). subnic delivers it from the lower directly.
       out.to_lower_host = true;
+      // The lower's IP layer drops frames for another host (ip_rcv_core: PACKET_OTHERHOST)
+      // before the l3s hook runs.
+      if (!eth->dst.is_group() && eth->dst != lower_.mac) {
+        return;
+      }
       if (eth->ethertype == kEthPIpv4 || eth->ethertype == kEthPIpv6) {
         if (const auto k = l3_key(frame, *eth, true)) {
           if (const auto i = owner_by_key(*k)) {
@@ -444,13 +449,10 @@ void IpvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Decis
           return;
         }
       }
-      // "the dest is local": dev_forward_skb to the lower, whose stack receives it.
+      // "the dest is local": dev_forward_skb to the lower, whose stack receives it — with or
+      // without an L3 key. subnic can hand IP to the lower's IP output only.
       if (eth->ethertype == kEthPIpv4 || eth->ethertype == kEthPIpv6) {
-        if (l3_key(frame, *eth, true)) {
-          out.to_host_route = true;
-          return;
-        }
-        out.drop = DropReason::kMalformed;
+        out.to_host_route = true;
         return;
       }
       out.drop = DropReason::kNoInject;
@@ -474,13 +476,11 @@ void IpvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Decis
     out.to_wire = true;
     return;
   }
-  // ipvlan_xmit_mode_l3 (l3 and l3s).
+  // ipvlan_xmit_mode_l3 (l3 and l3s). Without an L3 key (malformed header, ICMPv6 from the
+  // unspecified source other than a Neighbour Solicitation) the local lookup is skipped and
+  // the frame goes on to ipvlan_process_outbound like any other.
   const auto k = l3_key(frame, *eth, true);
-  if (!k) {
-    out.drop = DropReason::kNotRoutable;  // no L3 header, or a malformed one
-    return;
-  }
-  if (!vepa) {
+  if (k && !vepa) {
     if (const auto d = owner_by_key(*k)) {
       if (priv) {
         out.drop = DropReason::kPrivate;

@@ -99,8 +99,8 @@ class IpvlanPort {
   /// Brings an upper down (ipvlan_stop): its addresses leave the lookup table, stay owned.
   void stop(std::uint32_t index);
 
-  /// An upper's MAC cannot be changed (no ndo_set_mac_address): EOPNOTSUPP, unless `mac` is
-  /// already its MAC (no-op). Returns false (never "change the lower instead").
+  /// An upper's MAC cannot be changed (no ndo_set_mac_address): always EOPNOTSUPP, even for
+  /// its current MAC (dev_set_mac_address fails before comparing).
   Result<bool> set_address(std::uint32_t index, const Mac& mac);
   /// Changes an upper's MTU: 68..65535, even above the lower's (ipvlan_link_setup). EINVAL
   /// otherwise.
