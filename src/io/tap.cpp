@@ -18,7 +18,8 @@ namespace {
 
 constexpr const char* kTunDev = "/dev/net/tun";
 constexpr unsigned kTapFlags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-constexpr unsigned kOffloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+static_assert(Tap::kOffloadCsum == TUN_F_CSUM && Tap::kOffloadTso4 == TUN_F_TSO4 &&
+              Tap::kOffloadTso6 == TUN_F_TSO6 && Tap::kOffloadTsoEcn == TUN_F_TSO_ECN);
 
 Status check_name(std::string_view name) {
   if (name.empty() || name.size() >= IFNAMSIZ || name.find('%') != std::string_view::npos) {
@@ -42,17 +43,21 @@ Result<sys::UniqueFd> open_tun(std::string_view name, unsigned flags) {
   return fd;
 }
 
+Status set_offload_flags(int fd, unsigned flags) {
+  // TUNSETOFFLOAD and TUNSETPERSIST take their argument by value, not by pointer.
+  if (::ioctl(fd, TUNSETOFFLOAD, static_cast<unsigned long>(flags)) < 0) {
+    return sys::sys_error("TUNSETOFFLOAD");
+  }
+  return {};
+}
+
 // Settings applied on every open: vnet header size and offloads.
 Status configure(int fd) {
   int hdr_len = static_cast<int>(kVnetHdrLen);
   if (::ioctl(fd, TUNSETVNETHDRSZ, &hdr_len) < 0) {
     return sys::sys_error("TUNSETVNETHDRSZ");
   }
-  // TUNSETOFFLOAD and TUNSETPERSIST take their argument by value, not by pointer.
-  if (::ioctl(fd, TUNSETOFFLOAD, static_cast<unsigned long>(kOffloads)) < 0) {
-    return sys::sys_error("TUNSETOFFLOAD");
-  }
-  return {};
+  return set_offload_flags(fd, Tap::kOffloadsFull);
 }
 
 }  // namespace
@@ -155,6 +160,10 @@ Status Tap::set_persist(bool on) {
     return sys::sys_error("TUNSETPERSIST");
   }
   return {};
+}
+
+Status Tap::set_offload(unsigned flags) {
+  return set_offload_flags(fd_.get(), flags);
 }
 
 Result<std::size_t> Tap::read(std::span<std::uint8_t> buf) {

@@ -29,8 +29,27 @@ namespace subnic::io {
 
 class Tap {
  public:
+  /// TUNSETOFFLOAD flags (TUN_F_*, <linux/if_tun.h>): what the namespace's stack may hand us
+  /// unfinished, announced to it as device features (tun.c set_offload ->
+  /// netdev_update_features). TUN_F_CSUM (0x01) = NETIF_F_HW_CSUM: frames may come with
+  /// VIRTIO_NET_HDR_F_NEEDS_CSUM (checksum partial: csum_start/csum_offset, the field holding the
+  /// pseudo-header sum). TUN_F_TSO4 (0x02), TUN_F_TSO6 (0x04), TUN_F_TSO_ECN (0x08) = NETIF_F_TSO,
+  /// TSO6, TSO_ECN: TCP super-frames up to 64 KiB with gso_type/gso_size set. Every TSO flag
+  /// needs TUN_F_CSUM.
+  static constexpr unsigned kOffloadCsum = 0x01;
+  static constexpr unsigned kOffloadTso4 = 0x02;
+  static constexpr unsigned kOffloadTso6 = 0x04;
+  static constexpr unsigned kOffloadTsoEcn = 0x08;
+  /// What create() and attach() set: TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN.
+  static constexpr unsigned kOffloadsFull =
+      kOffloadCsum | kOffloadTso4 | kOffloadTso6 | kOffloadTsoEcn;
+  /// TUN_F_CSUM only: the namespace's stack never hands us TSO super-frames (it segments
+  /// them itself, validate_xmit_skb -> skb_gso_segment, before tun_net_xmit) but may still
+  /// leave checksums partial (NEEDS_CSUM; complete them with io::complete_checksum).
+  static constexpr unsigned kOffloadsCsumOnly = kOffloadCsum;
+
   /// Creates a new persistent TAP `name` in the calling thread's namespace:
-  /// IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, vnet header 10 bytes, offloads
+  /// IFF_TAP | IFF_NO_PI | IFF_VNET_HDR, vnet header 10 bytes, offloads kOffloadsFull =
   /// TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN (the namespace's TCP
   /// then hands us 64 KiB super-frames), TUNSETPERSIST 1. The device starts
   /// down, with a random MAC, carrier on (a queue is attached).
@@ -65,6 +84,15 @@ class Tap {
   Status set_carrier(bool on);
   /// TUNSETPERSIST: a persistent device outlives its descriptors.
   Status set_persist(bool on);
+  /// TUNSETOFFLOAD `flags` (TUN_F_*: kOffloadsFull, kOffloadsCsumOnly, or 0 for every frame
+  /// complete: no GSO, checksums done). Replaces what create() or attach() set (kOffloadsFull);
+  /// a later attach() sets kOffloadsFull again. Takes effect for frames the stack builds from
+  /// then on; frames already queued keep their form. Only the namespace's transmit side is
+  /// affected: frames we write may carry GSO or NEEDS_CSUM whatever is set (tun_get_user ->
+  /// virtio_net_hdr_to_skb does not consult these flags). Kernel: drivers/net/tun.c set_offload.
+  /// Errors: EINVAL for a flag tun does not know or cannot honour, e.g. a TSO flag without
+  /// TUN_F_CSUM (set_offload keeps it in its leftover bits); EBADFD once the device was deleted.
+  Status set_offload(unsigned flags);
   int fd() const { return fd_.get(); }
 
   /// Reads one frame the namespace transmitted, vnet header included, into

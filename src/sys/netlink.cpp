@@ -1,8 +1,10 @@
-// rtnetlink over libmnl: link requests with ACKs, link dumps, and the RTNLGRP_LINK monitor.
+// rtnetlink over libmnl: link requests with ACKs, link and address dumps, and the link/address
+// monitor.
 #include "sys/netlink.hpp"
 
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
+#include <linux/if_addr.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
@@ -20,6 +22,7 @@ namespace nlmsg {
 namespace {
 
 constexpr std::size_t kIfNameMax = IFNAMSIZ - 1;  // bytes, without the NUL
+static_assert(LinkInfo::kIffNoarp == IFF_NOARP && LinkInfo::kIffUp == IFF_UP);
 
 nlmsghdr* start(std::span<std::uint8_t> buf, std::uint16_t type, std::uint16_t flags, int ifindex) {
   std::memset(buf.data(), 0, std::min(buf.size(), kRequestBufSize));
@@ -96,6 +99,7 @@ nlmsghdr* build_change_link(std::span<std::uint8_t> buf, const LinkChange& c) {
   flag(c.up, IFF_UP);
   flag(c.promisc, IFF_PROMISC);
   flag(c.allmulti, IFF_ALLMULTI);
+  flag(c.noarp, IFF_NOARP);
   if (c.netns_fd) {
     mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, static_cast<std::uint32_t>(*c.netns_fd));
   }
@@ -125,6 +129,67 @@ nlmsghdr* build_change_link(std::span<std::uint8_t> buf, const LinkChange& c) {
 
 nlmsghdr* build_del_link(std::span<std::uint8_t> buf, int ifindex) {
   return start(buf, RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, ifindex);
+}
+
+nlmsghdr* build_dump_addrs(std::span<std::uint8_t> buf, int ifindex) {
+  std::memset(buf.data(), 0, std::min(buf.size(), kRequestBufSize));
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+  nlh->nlmsg_type = RTM_GETADDR;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  ifa->ifa_family = AF_UNSPEC;
+  ifa->ifa_index = static_cast<std::uint32_t>(ifindex);
+  return nlh;
+}
+
+std::optional<AddrInfo> parse_addr(const nlmsghdr* nlh) {
+  if (nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR) {
+    return std::nullopt;
+  }
+  if (mnl_nlmsg_get_payload_len(nlh) < sizeof(ifaddrmsg)) {
+    return std::nullopt;
+  }
+  const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+  std::size_t len = 0;
+  if (ifa->ifa_family == AF_INET) {
+    len = 4;
+  } else if (ifa->ifa_family == AF_INET6) {
+    len = 16;
+  } else {
+    return std::nullopt;
+  }
+  struct AddrAttrs {
+    std::array<const nlattr*, IFA_MAX + 1> tb{};
+  } a;
+  auto collect = [](const nlattr* attr, void* data) -> int {
+    const auto type = mnl_attr_get_type(attr);
+    if (type <= IFA_MAX) {
+      static_cast<AddrAttrs*>(data)->tb[type] = attr;
+    }
+    return MNL_CB_OK;
+  };
+  if (mnl_attr_parse(nlh, sizeof(ifaddrmsg), collect, &a) < 0) {
+    return std::nullopt;
+  }
+  auto usable = [len](const nlattr* x) {
+    return x != nullptr && mnl_attr_get_payload_len(x) == len;
+  };
+  const nlattr* addr = usable(a.tb[IFA_LOCAL]) ? a.tb[IFA_LOCAL] : a.tb[IFA_ADDRESS];
+  if (!usable(addr)) {
+    return std::nullopt;
+  }
+  const auto* p = static_cast<const std::uint8_t*>(mnl_attr_get_payload(addr));
+  AddrInfo ai;
+  ai.ifindex = static_cast<int>(ifa->ifa_index);
+  ai.address = len == 4 ? core::IpAddr::from_v4(p) : core::IpAddr::from_v6(p);
+  ai.prefixlen = ifa->ifa_prefixlen;
+  ai.scope = ifa->ifa_scope;
+  ai.flags = ifa->ifa_flags;
+  // ifa_flags has 8 bits; IFA_FLAGS (since 3.14) carries all 32.
+  if (const nlattr* x = a.tb[IFA_FLAGS]; x && mnl_attr_get_payload_len(x) >= 4) {
+    ai.flags = mnl_attr_get_u32(x);
+  }
+  return ai;
 }
 
 std::optional<LinkInfo> parse_link(const nlmsghdr* nlh) {
@@ -188,6 +253,19 @@ Error rtnl_error(int code) {
 int collect_link(const nlmsghdr* nlh, void* data) {
   if (auto li = nlmsg::parse_link(nlh)) {
     static_cast<std::vector<LinkInfo>*>(data)->push_back(std::move(*li));
+  }
+  return MNL_CB_OK;
+}
+
+struct AddrFilter {
+  int ifindex = 0;
+  std::vector<core::IpAddr> out;
+};
+
+int collect_addr(const nlmsghdr* nlh, void* data) {
+  auto* f = static_cast<AddrFilter*>(data);
+  if (auto ai = nlmsg::parse_addr(nlh); ai && ai->ifindex == f->ifindex) {
+    f->out.push_back(ai->address);
   }
   return MNL_CB_OK;
 }
@@ -322,6 +400,20 @@ Result<std::vector<LinkInfo>> Netlink::list_links() {
   }
 }
 
+Result<std::vector<core::IpAddr>> Netlink::list_addrs(int ifindex) {
+  std::array<std::uint8_t, nlmsg::kRequestBufSize> req{};
+  for (int attempt = 0;; ++attempt) {
+    AddrFilter f{.ifindex = ifindex, .out = {}};
+    auto r = transact(nlmsg::build_dump_addrs(req, ifindex), collect_addr, &f);
+    if (r) {
+      return std::move(f.out);
+    }
+    if (r.error().code != EINTR || attempt + 1 >= kMaxDumpRestarts) {
+      return tl::unexpected<Error>{r.error()};
+    }
+  }
+}
+
 Status Netlink::change_link(const LinkChange& change) {
   if (change.name && (change.name->empty() || change.name->size() > nlmsg::kIfNameMax)) {
     return tl::unexpected<Error>{rtnl_error(EINVAL)};  // what the kernel's attribute policy answers
@@ -357,6 +449,9 @@ Status Netlink::set_promisc(int ifindex, bool on) {
 Status Netlink::set_allmulti(int ifindex, bool on) {
   return change_link(LinkChange{.ifindex = ifindex, .allmulti = on});
 }
+Status Netlink::set_noarp(int ifindex, bool on) {
+  return change_link(LinkChange{.ifindex = ifindex, .noarp = on});
+}
 
 Status Netlink::del_link(int ifindex) {
   std::array<std::uint8_t, nlmsg::kRequestBufSize> req{};
@@ -382,9 +477,18 @@ Result<LinkMonitor> LinkMonitor::open() {
   if (mnl_socket_bind(sock.get(), 0, MNL_SOCKET_AUTOPID) < 0) {
     return sys_error("netlink bind");
   }
-  int group = RTNLGRP_LINK;
-  if (mnl_socket_setsockopt(sock.get(), NETLINK_ADD_MEMBERSHIP, &group, sizeof group) < 0) {
-    return sys_error("netlink RTNLGRP_LINK");
+  // The address groups exist whether or not IPv6 is enabled (rtnetlink registers all
+  // RTNLGRP_MAX groups), so joining RTNLGRP_IPV6_IFADDR does not fail without IPv6.
+  struct Group {
+    int id;
+    const char* name;
+  };
+  for (Group g : {Group{RTNLGRP_LINK, "netlink RTNLGRP_LINK"},
+                  Group{RTNLGRP_IPV4_IFADDR, "netlink RTNLGRP_IPV4_IFADDR"},
+                  Group{RTNLGRP_IPV6_IFADDR, "netlink RTNLGRP_IPV6_IFADDR"}}) {
+    if (mnl_socket_setsockopt(sock.get(), NETLINK_ADD_MEMBERSHIP, &g.id, sizeof g.id) < 0) {
+      return sys_error(g.name);
+    }
   }
   // A bigger buffer makes overruns rarer (bursts of a few thousand events);
   // SO_RCVBUFFORCE needs CAP_NET_ADMIN, so fall back to the capped SO_RCVBUF.
@@ -403,6 +507,16 @@ Status LinkMonitor::drain(const std::function<void(const LinkEvent&)>& on_event)
     const std::function<void(const LinkEvent&)>* cb;
   } ctx{&on_event};
   auto on_msg = [](const nlmsghdr* nlh, void* data) -> int {
+    if (nlh->nlmsg_type == RTM_NEWADDR || nlh->nlmsg_type == RTM_DELADDR) {
+      if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(ifaddrmsg)) {
+        const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+        LinkEvent ev;
+        ev.address = true;
+        ev.link.ifindex = static_cast<int>(ifa->ifa_index);
+        (*static_cast<Ctx*>(data)->cb)(ev);
+      }
+      return MNL_CB_OK;
+    }
     if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(ifinfomsg)) {
       const auto* ifi = static_cast<const ifinfomsg*>(mnl_nlmsg_get_payload(nlh));
       if (ifi->ifi_family == AF_BRIDGE) {

@@ -1,7 +1,9 @@
 // rtnetlink over libmnl: read, change, move and watch network devices in one namespace.
 //
 // Kernel: net/core/rtnetlink.c (rtnl_getlink, rtnl_dump_ifinfo, rtnl_newlink ->
-// do_setlink, rtnl_dellink, rtmsg_ifinfo for the RTNLGRP_LINK events). A
+// do_setlink, rtnl_dellink, rtmsg_ifinfo for the RTNLGRP_LINK events), and for
+// addresses net/ipv4/devinet.c (inet_dump_ifaddr, rtmsg_ifa) and
+// net/ipv6/addrconf.c (inet6_dump_ifaddr, inet6_ifa_notify). A
 // netlink socket lives in the namespace it was created in (sock_net()), so
 // a Netlink or LinkMonitor opened inside a NetnsGuard keeps acting on that
 // namespace after the guard ends. Neither class is thread-safe: use one per
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/ip.hpp"
 #include "core/mac.hpp"
 
 struct mnl_socket;
@@ -47,12 +50,15 @@ struct LinkInfo {
   static constexpr unsigned kIffPromisc =
       0x100;  // IFF_PROMISC: set by the user, not by memberships
   static constexpr unsigned kIffLowerUp =
-      0x10000;  // IFF_LOWER_UP: carrier (RFC 2863 "lower layer up")
+      0x10000;                                 // IFF_LOWER_UP: carrier (RFC 2863 "lower layer up")
+  static constexpr unsigned kIffNoarp = 0x80;  // IFF_NOARP: no ARP/ND (`ip link set X arp off`)
 
   /// Administratively up (IFF_UP).
   bool up() const { return (flags & kIffUp) != 0; }
   /// Carrier on (IFF_LOWER_UP); the kernel reports it only while the device is up.
   bool lower_up() const { return (flags & kIffLowerUp) != 0; }
+  /// Resolves no neighbours (IFF_NOARP).
+  bool noarp() const { return (flags & kIffNoarp) != 0; }
 };
 
 /// A change to an existing device, sent as one RTM_NEWLINK request (as
@@ -72,6 +78,16 @@ struct LinkChange {
   std::optional<int> netns_fd{};  // IFLA_NET_NS_FD: move to that namespace
   std::optional<std::uint8_t>
       addr_gen_mode{};  // IFLA_AF_SPEC/AF_INET6/IFLA_INET6_ADDR_GEN_MODE (IN6_ADDR_GEN_MODE_*)
+  std::optional<bool> noarp{};  // IFF_NOARP (`ip link set X arp off` = true): no ARP/ND resolution
+};
+
+/// One address as RTM_NEWADDR describes it (`ip addr show`).
+struct AddrInfo {
+  int ifindex = 0;             // ifa_index
+  core::IpAddr address;        // the local address (see nlmsg::parse_addr)
+  std::uint8_t prefixlen = 0;  // ifa_prefixlen, bits
+  std::uint8_t scope = 0;      // ifa_scope: RT_SCOPE_UNIVERSE 0, RT_SCOPE_LINK 253, HOST 254
+  std::uint32_t flags = 0;     // IFA_F_* (IFA_FLAGS if present, else ifa_flags): TENTATIVE 0x40...
 };
 
 /// A request/reply rtnetlink socket in the namespace it was opened in.
@@ -99,6 +115,21 @@ class Netlink {
   /// A dump interrupted by concurrent changes (NLM_F_DUMP_INTR) is restarted, at most 5 times.
   Result<std::vector<LinkInfo>> list_links();
 
+  /// Every IPv4 and IPv6 address of device `ifindex` (`ip addr show dev X`), in the kernel's dump
+  /// order (IPv4 first, each family in its own list order), IPv4 as IPv4-mapped IpAddr.
+  /// One RTM_GETADDR dump with family AF_UNSPEC (rtnl_dump_all runs inet_dump_ifaddr and
+  /// inet6_dump_ifaddr), filtered here by ifa_index: without NETLINK_GET_STRICT_CHK the kernel
+  /// ignores the request's ifa_index. Every address counts, whatever its scope or state: IPv6
+  /// link-local, tentative (DAD not done), deprecated and dadfailed ones too (in6_dump_addrs
+  /// walks idev->addr_list unfiltered). The address is IFA_LOCAL if present, else IFA_ADDRESS:
+  /// with a peer (`ip addr add A peer P`) IFA_ADDRESS is the peer's, for IPv4
+  /// (inet_fill_ifaddr) and IPv6 (inet6_fill_ifaddr) alike; otherwise both are the local one.
+  /// A device without addresses, or an ifindex that does not exist, gives an empty list (no
+  /// ENODEV). A device with IPv6 disabled simply has no IPv6 addresses. A dump interrupted by
+  /// concurrent changes (NLM_F_DUMP_INTR) is restarted, at most 5 times, then EINTR.
+  /// Errors: the transport errors of every request (ETIMEDOUT, ENOBUFS...).
+  Result<std::vector<core::IpAddr>> list_addrs(int ifindex);
+
   /// Sends one RTM_NEWLINK change request and waits for its ACK.
   Status change_link(const LinkChange& change);
 
@@ -117,6 +148,17 @@ class Netlink {
   Status set_addr_gen_mode(int ifindex, std::uint8_t mode);
   Status set_promisc(int ifindex, bool on);
   Status set_allmulti(int ifindex, bool on);
+  /// IFF_NOARP on (`ip link set X arp off`) or off, through ifi_flags/ifi_change
+  /// (dev_change_flags; IFF_NOARP is one of the flags __dev_change_flags lets the user change).
+  /// With it the device resolves no neighbours: a new unicast IPv4 or IPv6 neighbour is
+  /// NUD_NOARP with the device's *own* MAC as lladdr (arp_constructor, ndisc_constructor), so
+  /// frames leave addressed to the sender itself; multicast ones keep their mapped MAC. The
+  /// device also answers no ARP requests (arp_rcv drops on IFF_NOARP). Changing the flag
+  /// flushes the device's IPv4 and IPv6 neighbours (NETDEV_CHANGE with IFF_NOARP in
+  /// flags_changed: arp_netdev_event, ndisc_netdev_event -> neigh_changeaddr), so the new
+  /// rule applies to every neighbour at once. The kernel's ipvlan sets it on
+  /// every upper of an l3/l3s port (ipvlan_set_port_mode). ENODEV if there is no such device.
+  Status set_noarp(int ifindex, bool on);
   /// RTM_DELLINK.
   Status del_link(int ifindex);
 
@@ -140,15 +182,20 @@ class Netlink {
   std::vector<std::uint8_t> buf_;  // receive buffer, large enough for one dump datagram
 };
 
-/// One RTNLGRP_LINK notification.
+/// One RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR or RTNLGRP_IPV6_IFADDR notification.
 struct LinkEvent {
-  bool removed = false;  // RTM_DELLINK (the device is gone or left this namespace)
+  bool removed = false;  // RTM_DELLINK (the device is gone or left this namespace); never set for
+                         // address events: the device is still there
   bool overrun = false;  // events were lost (ENOBUFS): re-read everything with list_links()
-  LinkInfo link;         // the device's state after the change (empty when overrun)
+  bool address = false;  // RTM_NEWADDR/RTM_DELADDR: an address of device link.ifindex was added,
+                         // removed or changed (e.g. DAD finished); re-read with list_addrs()
+  LinkInfo link;         // the device's state after the change (empty when overrun); for address
+                         // events only link.ifindex (the address's ifa_index) is set
 };
 
-/// A non-blocking subscription to link changes (RTNLGRP_LINK) in the namespace it was opened in.
-/// Put fd() in epoll (EPOLLIN) and call drain() when it is readable.
+/// A non-blocking subscription to link and address changes (RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR,
+/// RTNLGRP_IPV6_IFADDR) in the namespace it was opened in. Put fd() in epoll (EPOLLIN) and call
+/// drain() when it is readable.
 class LinkMonitor {
  public:
   static Result<LinkMonitor> open();
@@ -165,7 +212,9 @@ class LinkMonitor {
   /// order. On overrun (ENOBUFS: the kernel dropped notifications because the
   /// socket buffer was full) it reports one event with overrun = true and
   /// keeps reading; the caller resyncs with Netlink::list_links(). Bridge
-  /// port notifications (ifi_family AF_BRIDGE) are skipped. At most 4096
+  /// port notifications (ifi_family AF_BRIDGE) are skipped. Address
+  /// notifications (rtmsg_ifa, inet6_ifa_notify: one per address added, removed or changed,
+  /// IPv6 also when DAD completes) become events with address = true. At most 4096
   /// datagrams per call, so a flood cannot starve the caller's loop.
   Status drain(const std::function<void(const LinkEvent&)>& on_event);
 
@@ -191,9 +240,16 @@ nlmsghdr* build_get_link(std::span<std::uint8_t> buf, int ifindex, std::string_v
 nlmsghdr* build_dump_links(std::span<std::uint8_t> buf);
 nlmsghdr* build_change_link(std::span<std::uint8_t> buf, const LinkChange& change);
 nlmsghdr* build_del_link(std::span<std::uint8_t> buf, int ifindex);
+/// RTM_GETADDR, NLM_F_REQUEST | NLM_F_DUMP, ifaddrmsg with family AF_UNSPEC and ifa_index
+/// `ifindex` (a filter only a NETLINK_GET_STRICT_CHK socket gets from the kernel).
+nlmsghdr* build_dump_addrs(std::span<std::uint8_t> buf, int ifindex);
 
 /// Decodes an RTM_NEWLINK/RTM_DELLINK message; nullopt if it is not one or is too short.
 std::optional<LinkInfo> parse_link(const nlmsghdr* nlh);
+/// Decodes an RTM_NEWADDR/RTM_DELADDR message of family AF_INET or AF_INET6: the address is
+/// IFA_LOCAL if present, else IFA_ADDRESS (4 or 16 bytes). nullopt if it is another message or
+/// family, too short, or carries neither attribute at the family's length.
+std::optional<AddrInfo> parse_addr(const nlmsghdr* nlh);
 
 }  // namespace nlmsg
 

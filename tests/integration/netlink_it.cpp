@@ -1,7 +1,12 @@
-// Integration: Netlink getters and setters on a veth pair, LinkMonitor events, and read_dev_mcast.
+// Integration: Netlink getters and setters on a veth pair, address dumps, LinkMonitor link and
+// address events, and read_dev_mcast.
+#include <arpa/inet.h>
 #include <linux/if_arp.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <algorithm>
+#include <sstream>
 
 #include "lab.hpp"
 #include "sys/dev_mcast.hpp"
@@ -215,6 +220,153 @@ TEST_F(NetlinkIT, MonitorReportsOverrunAndKeepsWorking) {
   ASSERT_TRUE(nl_->set_txqlen(v0_.ifindex, 4242));
   auto after = wait_event(*mon, [&](const LinkEvent& e) { return e.link.txqlen == 4242; });
   EXPECT_TRUE(after);
+}
+
+// Every address `ip -o addr show dev DEV` prints, as text.
+std::vector<std::string> ip_addrs(const Netns& ns, const std::string& dev) {
+  std::istringstream out{ns.ip("-o addr show dev " + dev).output};
+  std::vector<std::string> addrs;
+  std::string line;
+  while (std::getline(out, line)) {
+    std::istringstream words{line};
+    std::string w;
+    while (words >> w) {
+      if (w == "inet" || w == "inet6") {
+        words >> w;  // "10.0.0.1/24" or "10.0.0.1" before "peer 10.0.0.2/32"
+        addrs.push_back(w.substr(0, w.find('/')));
+        break;
+      }
+    }
+  }
+  return addrs;
+}
+
+std::vector<std::string> as_text(const std::vector<core::IpAddr>& addrs) {
+  std::vector<std::string> out;
+  for (const auto& a : addrs) {
+    out.push_back(a.to_string());
+  }
+  return out;
+}
+
+TEST_F(NetlinkIT, ListAddrsSeesIpv4Ipv6LinkLocalAndTentativeAddresses) {
+  // Without carrier (peer down) IPv6 DAD cannot start: new IPv6 addresses stay tentative.
+  ASSERT_EQ(a().ip("link set sntv1 down").status, 0);
+  for (const char* cmd :
+       {"addr add 10.99.0.1/24 dev sntv0", "addr add 10.99.1.1 peer 10.99.1.2/32 dev sntv0",
+        "addr add fd99::1/64 dev sntv0", "addr add fe80::99/64 dev sntv0",
+        "addr add 10.99.0.2/24 dev sntv1", "addr add fd99::2/64 dev sntv1"}) {
+    auto r = a().ip(cmd);
+    ASSERT_EQ(r.status, 0) << cmd << ": " << r.output;
+  }
+  const auto tentative = a().ip("-6 addr show dev sntv0 tentative").output;
+  EXPECT_NE(tentative.find("fd99::1/64"), std::string::npos) << tentative;
+  EXPECT_NE(tentative.find("fe80::99/64"), std::string::npos) << tentative;
+
+  auto addrs = nl_->list_addrs(v0_.ifindex);
+  ASSERT_TRUE(addrs) << addrs.error().message;
+  auto ours = as_text(*addrs);
+  const auto has = [&ours](const std::string& s) {
+    return std::find(ours.begin(), ours.end(), s) != ours.end();
+  };
+  EXPECT_TRUE(has("10.99.0.1"));
+  EXPECT_TRUE(has("10.99.1.1"));
+  EXPECT_FALSE(has("10.99.1.2")) << "the peer address is not ours";
+  EXPECT_TRUE(has("fd99::1"));
+  EXPECT_TRUE(has("fe80::99"));
+  EXPECT_FALSE(has("10.99.0.2")) << "sntv1's address";
+  EXPECT_FALSE(has("fd99::2")) << "sntv1's address";
+  for (const auto& a : *addrs) {
+    EXPECT_EQ(a.v4(), a.to_string().find(':') == std::string::npos) << a.to_string();
+  }
+  // The same set as iproute2's, in the kernel's order (IPv4 first).
+  EXPECT_EQ(ours, ip_addrs(a(), "sntv0"));
+  ASSERT_FALSE(ours.empty());
+  EXPECT_TRUE(addrs->front().v4());
+  // Still tentative afterwards: the list did include tentative addresses.
+  EXPECT_NE(a().ip("-6 addr show dev sntv0 tentative").output.find("fd99::1/64"),
+            std::string::npos);
+
+  ASSERT_EQ(a().ip("addr flush dev sntv0").status, 0);
+  auto none = nl_->list_addrs(v0_.ifindex);
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->empty()) << ::testing::PrintToString(as_text(*none));
+}
+
+TEST_F(NetlinkIT, ListAddrsIncludesTheAutomaticLinkLocal) {
+  // SetUp brought both ends up: addrconf made an EUI-64 fe80:: address on each.
+  std::vector<std::string> ll;
+  ASSERT_TRUE(wait_until([&] {
+    auto addrs = nl_->list_addrs(v1_.ifindex);
+    EXPECT_TRUE(addrs);
+    ll.clear();
+    for (const auto& s : as_text(addrs ? *addrs : std::vector<core::IpAddr>{})) {
+      if (s.rfind("fe80::", 0) == 0) {
+        ll.push_back(s);
+      }
+    }
+    return !ll.empty();
+  }));
+  EXPECT_EQ(ll, ip_addrs(a(), "sntv1"));
+}
+
+TEST_F(NetlinkIT, MonitorReportsAddressChangesAsEventsOfTheDevice) {
+  auto mon = sys::LinkMonitor::open();
+  ASSERT_TRUE(mon) << mon.error().message;
+  const int idx = v0_.ifindex;
+  const auto addr_event = [&](const LinkEvent& e) { return e.address && e.link.ifindex == idx; };
+
+  ASSERT_EQ(a().ip("addr add 10.99.0.1/24 dev sntv0").status, 0);
+  auto v4 = wait_event(*mon, addr_event);
+  ASSERT_TRUE(v4);
+  EXPECT_FALSE(v4->removed);
+  EXPECT_FALSE(v4->overrun);
+  EXPECT_EQ(v4->link.name, "");  // only the index is known
+  EXPECT_EQ(v4->link.flags, 0U);
+
+  ASSERT_EQ(a().ip("addr add fd99::1/64 dev sntv0 nodad").status, 0);
+  EXPECT_TRUE(wait_event(*mon, addr_event));
+
+  ASSERT_EQ(a().ip("addr del 10.99.0.1/24 dev sntv0").status, 0);
+  auto del = wait_event(*mon, addr_event);
+  ASSERT_TRUE(del);
+  EXPECT_FALSE(del->removed) << "an address went, the device is still there";
+
+  // An address of another device is that device's event; link events still say address=false.
+  ASSERT_EQ(a().ip("addr add 10.99.0.2/24 dev sntv1").status, 0);
+  auto other = wait_event(*mon, [](const LinkEvent& e) { return e.address; });
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->link.ifindex, v1_.ifindex);
+  ASSERT_TRUE(nl_->set_txqlen(idx, 321));
+  auto link_ev = wait_event(*mon, [&](const LinkEvent& e) { return e.link.txqlen == 321; });
+  ASSERT_TRUE(link_ev);
+  EXPECT_FALSE(link_ev->address);
+  EXPECT_EQ(link_ev->link.ifindex, idx);
+}
+
+TEST_F(NetlinkIT, SetNoarpResolvesNeighboursToTheDevicesOwnMac) {
+  ASSERT_TRUE(nl_->set_noarp(v0_.ifindex, true));
+  EXPECT_TRUE(link(v0_.ifindex).noarp());
+  EXPECT_NE(a().ip("link show sntv0").output.find("NOARP"), std::string::npos);
+  EXPECT_FALSE(link(v1_.ifindex).noarp());
+
+  // Make the stack want a neighbour: one UDP datagram to an on-link address (thread is in A).
+  ASSERT_EQ(a().ip("addr add 10.99.0.1/24 dev sntv0").status, 0);
+  sys::UniqueFd udp{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+  ASSERT_TRUE(udp);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(9);
+  ::inet_pton(AF_INET, "10.99.0.7", &to.sin_addr);
+  ASSERT_GE(::sendto(udp.get(), "x", 1, 0, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  const auto neigh = a().ip("neigh show 10.99.0.7 dev sntv0 nud all").output;
+  EXPECT_NE(neigh.find("lladdr " + v0_.address.to_string()), std::string::npos) << neigh;
+  EXPECT_NE(neigh.find("NOARP"), std::string::npos) << neigh;
+
+  ASSERT_TRUE(nl_->set_noarp(v0_.ifindex, false));
+  EXPECT_FALSE(link(v0_.ifindex).noarp());
+  const auto after = a().ip("neigh show 10.99.0.7 dev sntv0 nud all").output;
+  EXPECT_EQ(after.find("NOARP"), std::string::npos) << "flushed on the flag change: " << after;
 }
 
 TEST_F(NetlinkIT, DevMcastSeesAGroupAddedWithIpMaddr) {

@@ -1,13 +1,19 @@
-// Integration: Tap create/attach, renames, moves between namespaces, carrier, destroy, and frames
-// both ways.
+// Integration: Tap create/attach, renames, moves between namespaces, carrier, destroy, frames
+// both ways, and what each offload setting makes the namespace's stack hand us.
 #include <linux/if_arp.h>
 #include <linux/if_packet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include <array>
+#include <cstring>
 
 #include "frames.hpp"
 #include "io/af_packet.hpp"
+#include "io/raw_ip.hpp"
 #include "io/tap.hpp"
+#include "ip_packets.hpp"
 #include "lab.hpp"
 #include "sys/netlink.hpp"
 
@@ -283,6 +289,267 @@ TEST_F(TapIT, DescriptorOfADeletedTapFailsWithEbadfd) {
   auto name = tap->name();
   ASSERT_FALSE(name);
   EXPECT_EQ(name.error().code, EBADFD);
+}
+
+// --- Offloads (TUNSETOFFLOAD) ---
+
+constexpr std::size_t kEth = core::kEthHeaderLen;
+constexpr std::size_t kIp4At = io::kVnetHdrLen + kEth;  // IPv4 header offset in a read buffer
+
+// A TAP "sntt0", up, with 10.97.0.1/24 and a permanent neighbour 10.97.0.2 at kSomeUnicast:
+// the namespace's IPv4 to .2 leaves through the TAP without ARP.
+void addressed_tap(std::optional<Tap>& tap, sys::LinkInfo& link, sys::Netlink& nl, Netns& ns) {
+  auto t = Tap::create("sntt0");
+  ASSERT_TRUE(t) << t.error().message;
+  tap.emplace(std::move(*t));
+  auto l = nl.get_link("sntt0");
+  ASSERT_TRUE(l) << l.error().message;
+  link = *l;
+  ASSERT_TRUE(nl.set_up(link.ifindex, true));
+  for (const std::string& cmd : std::vector<std::string>{
+           "addr add 10.97.0.1/24 dev sntt0",
+           "neigh add 10.97.0.2 lladdr " + kSomeUnicast.to_string() + " dev sntt0 nud permanent"}) {
+    auto r = ns.ip(cmd);
+    ASSERT_EQ(r.status, 0) << cmd << ": " << r.output;
+  }
+}
+
+// One frame read from the TAP: vnet header + Ethernet frame.
+struct TapFrame {
+  io::VnetHdr vnet;
+  std::vector<std::uint8_t> bytes;  // vnet header included
+
+  bool ipv4_to_port(std::uint8_t proto, std::uint16_t port) const {
+    if (bytes.size() < kIp4At + 20 + 8 || get16(bytes.data() + io::kVnetHdrLen + 12) != 0x0800) {
+      return false;
+    }
+    const std::uint8_t* ip = bytes.data() + kIp4At;
+    return ip[9] == proto && get16(l4() + 2) == port;
+  }
+  const std::uint8_t* l4() const { return bytes.data() + kIp4At + (bytes[kIp4At] & 0x0f) * 4; }
+  // The IPv4 packet alone (no vnet or Ethernet header).
+  std::vector<std::uint8_t> packet() const {
+    return std::vector<std::uint8_t>(bytes.begin() + kIp4At, bytes.end());
+  }
+};
+
+// Reads frames from `tap` for up to `timeout`, returns those `keep` accepts (stops early once
+// `enough` of them were seen).
+std::vector<TapFrame> read_frames(Tap& tap, const std::function<bool(const TapFrame&)>& keep,
+                                  std::size_t enough,
+                                  std::chrono::milliseconds timeout = std::chrono::milliseconds{
+                                      2000}) {
+  std::vector<TapFrame> out;
+  std::vector<std::uint8_t> buf(io::kMaxFrame);
+  wait_until(
+      [&] {
+        for (;;) {
+          auto n = tap.read(buf);
+          EXPECT_TRUE(n) << n.error().message;
+          if (!n || *n == 0) {
+            break;
+          }
+          TapFrame f;
+          std::memcpy(&f.vnet, buf.data(), io::kVnetHdrLen);
+          f.bytes.assign(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(*n));
+          if (keep(f)) {
+            out.push_back(std::move(f));
+          }
+        }
+        return out.size() >= enough;
+      },
+      timeout);
+  return out;
+}
+
+void send_udp(std::uint16_t port, const std::string& data) {
+  sys::UniqueFd udp{::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0)};
+  ASSERT_TRUE(udp);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  std::memcpy(&to.sin_addr, addr_bytes("10.97.0.2").data(), 4);
+  ASSERT_EQ(
+      ::sendto(udp.get(), data.data(), data.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to),
+      static_cast<ssize_t>(data.size()))
+      << std::strerror(errno);
+}
+
+TEST_F(TapIT, SetOffloadRefusesWhatTunCannotHonour) {
+  auto tap = Tap::create("sntt0");
+  ASSERT_TRUE(tap) << tap.error().message;
+  for (unsigned bad : {Tap::kOffloadTso4, Tap::kOffloadTso6 | Tap::kOffloadTsoEcn, 0x80000000U}) {
+    auto r = tap->set_offload(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, EINVAL) << bad;
+  }
+  for (unsigned good : {0U, Tap::kOffloadsCsumOnly, Tap::kOffloadsFull}) {
+    EXPECT_TRUE(tap->set_offload(good)) << good;
+  }
+}
+
+TEST_F(TapIT, CsumOnlyLeavesChecksumsPartialAndNoneCompletesThem) {
+  std::optional<Tap> tap;
+  sys::LinkInfo link;
+  ASSERT_NO_FATAL_FAILURE(addressed_tap(tap, link, *nl_, a()));
+
+  ASSERT_TRUE(tap->set_offload(Tap::kOffloadsCsumOnly));
+  ASSERT_NO_FATAL_FAILURE(send_udp(5555, "partial, odd length"));
+  auto got = read_frames(
+      *tap, [](const TapFrame& f) { return f.ipv4_to_port(kProtoUdp, 5555); }, 1);
+  ASSERT_EQ(got.size(), 1U);
+  TapFrame& f = got[0];
+  EXPECT_EQ(f.vnet.flags, io::kVnetFNeedsCsum);
+  EXPECT_EQ(f.vnet.gso_type, io::kVnetGsoNone);
+  EXPECT_EQ(f.vnet.csum_start, kEth + 20);  // from the Ethernet header: the UDP header
+  EXPECT_EQ(f.vnet.csum_offset, 6);         // udphdr.check
+  // What a NIC would do: complete it in place, offsets relative to the Ethernet frame.
+  io::complete_checksum(std::span{f.bytes}.subspan(io::kVnetHdrLen), f.vnet.csum_start,
+                        f.vnet.csum_offset);
+  EXPECT_TRUE(l4_checksum_ok(f.packet(), 20, kProtoUdp));
+
+  ASSERT_TRUE(tap->set_offload(0));
+  ASSERT_NO_FATAL_FAILURE(send_udp(5556, "complete"));
+  got = read_frames(
+      *tap, [](const TapFrame& g) { return g.ipv4_to_port(kProtoUdp, 5556); }, 1);
+  ASSERT_EQ(got.size(), 1U);
+  EXPECT_EQ(got[0].vnet.flags, 0);  // the stack did the checksum itself
+  EXPECT_EQ(got[0].vnet.gso_type, io::kVnetGsoNone);
+  EXPECT_TRUE(l4_checksum_ok(got[0].packet(), 20, kProtoUdp));
+}
+
+// Plays the TCP peer 10.97.0.2:port on the TAP far enough for the namespace to send data:
+// connects, answers the SYN with a SYN-ACK (MSS 1460, window 65535), sends `len` bytes, and
+// returns the data frames the TAP hands us within 500 ms (no data is ever acknowledged, so
+// the initial congestion window's worth).
+// With `partial_synack` the SYN-ACK goes in as a NIC-less sender would leave it: checksum
+// partial, vnet header NEEDS_CSUM (the namespace's stack completes or trusts it).
+std::vector<TapFrame> tcp_data_frames(Tap& tap, const sys::LinkInfo& link, std::uint16_t port,
+                                      std::size_t len, bool partial_synack = false) {
+  sys::UniqueFd tcp{::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+  EXPECT_TRUE(tcp);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  std::memcpy(&to.sin_addr, addr_bytes("10.97.0.2").data(), 4);
+  EXPECT_NE(::connect(tcp.get(), reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+  EXPECT_EQ(errno, EINPROGRESS);
+
+  auto syn = read_frames(
+      tap,
+      [port](const TapFrame& f) {
+        return f.ipv4_to_port(kProtoTcp, port) && (f.l4()[13] & 0x02) != 0;
+      },
+      1);
+  if (syn.empty()) {
+    ADD_FAILURE() << "no SYN on the TAP";
+    return {};
+  }
+  const std::uint16_t client_port = get16(syn[0].l4());
+  const std::uint32_t isn = get32(syn[0].l4() + 4);
+
+  std::vector<std::uint8_t> tcph(24, 0);
+  put16(tcph.data(), port);
+  put16(tcph.data() + 2, client_port);
+  put32(tcph.data() + 4, 5000);
+  put32(tcph.data() + 8, isn + 1);
+  tcph[12] = 6 << 4;  // 24 bytes of header
+  tcph[13] = 0x12;    // SYN ACK
+  put16(tcph.data() + 14, 65535);
+  tcph[20] = 2;  // MSS option
+  tcph[21] = 4;
+  put16(tcph.data() + 22, 1460);
+  auto pkt = ipv4_packet("10.97.0.2", "10.97.0.1", kProtoTcp, 64, tcph);
+  // The checksum, as a partial one completed by complete_checksum: the kernel verifies it.
+  put16(pkt.data() + 20 + 16, fold16(pseudo_sum(pkt, 20, kProtoTcp)));
+  std::vector<std::uint8_t> frame(io::kVnetHdrLen, 0);
+  if (partial_synack) {
+    io::VnetHdr h;
+    h.flags = io::kVnetFNeedsCsum;
+    h.csum_start = kEth + 20;
+    h.csum_offset = 16;
+    std::memcpy(frame.data(), &h, sizeof h);
+  } else {
+    io::complete_checksum(pkt, 20, 16);
+  }
+  frame.insert(frame.end(), link.address.bytes.begin(), link.address.bytes.end());
+  frame.insert(frame.end(), kSomeUnicast.bytes.begin(), kSomeUnicast.bytes.end());
+  frame.push_back(0x08);
+  frame.push_back(0x00);
+  frame.insert(frame.end(), pkt.begin(), pkt.end());
+  auto w = tap.write(frame);
+  EXPECT_TRUE(w) << w.error().message;
+
+  pollfd p{tcp.get(), POLLOUT, 0};
+  EXPECT_EQ(::poll(&p, 1, 2000), 1) << "connect did not complete";
+  int err = -1;
+  socklen_t err_len = sizeof err;
+  ::getsockopt(tcp.get(), SOL_SOCKET, SO_ERROR, &err, &err_len);
+  EXPECT_EQ(err, 0) << std::strerror(err);
+
+  const std::vector<std::uint8_t> data(len, 0x61);
+  EXPECT_GT(::send(tcp.get(), data.data(), data.size(), 0), 0) << std::strerror(errno);
+  return read_frames(
+      tap,
+      [port](const TapFrame& f) {
+        if (!f.ipv4_to_port(kProtoTcp, port)) {
+          return false;
+        }
+        const std::size_t hdrs = kIp4At + (f.bytes[kIp4At] & 0x0f) * 4 + (f.l4()[12] >> 4) * 4;
+        return f.bytes.size() > hdrs;  // carries data
+      },
+      64, std::chrono::milliseconds{500});
+}
+
+TEST_F(TapIT, FullOffloadsHandUsTsoSuperFramesCsumOnlyNever) {
+  std::optional<Tap> tap;
+  sys::LinkInfo link;
+  ASSERT_NO_FATAL_FAILURE(addressed_tap(tap, link, *nl_, a()));
+  constexpr std::size_t kMaxPlain = io::kVnetHdrLen + kEth + 1500;  // one MTU-sized frame
+
+  // Created with kOffloadsFull: TCP builds super-frames (gso_size = MSS) beyond the MTU.
+  const auto full = tcp_data_frames(*tap, link, 7001, 60000);
+  ASSERT_FALSE(full.empty());
+  bool super = false;
+  for (const auto& f : full) {
+    EXPECT_EQ(f.vnet.flags, io::kVnetFNeedsCsum);
+    if (f.vnet.gso_type == io::kVnetGsoTcpv4) {
+      super = true;
+      EXPECT_GT(f.bytes.size(), kMaxPlain);
+      EXPECT_EQ(f.vnet.gso_size, 1460);  // the MSS: no TCP timestamps (our SYN-ACK had none)
+    }
+  }
+  EXPECT_TRUE(super) << full.size() << " data frames, none a TSO super-frame";
+
+  // CSUM only: the stack segments before tun (software GSO); checksums stay partial.
+  ASSERT_TRUE(tap->set_offload(Tap::kOffloadsCsumOnly));
+  const auto csum = tcp_data_frames(*tap, link, 7002, 60000);
+  ASSERT_GE(csum.size(), 2U);
+  for (const auto& f : csum) {
+    EXPECT_EQ(f.vnet.gso_type, io::kVnetGsoNone);
+    EXPECT_LE(f.bytes.size(), kMaxPlain);
+    EXPECT_EQ(f.vnet.flags, io::kVnetFNeedsCsum);
+    auto copy = f.bytes;
+    io::complete_checksum(std::span{copy}.subspan(io::kVnetHdrLen), f.vnet.csum_start,
+                          f.vnet.csum_offset);
+    EXPECT_TRUE(l4_checksum_ok(std::vector<std::uint8_t>(copy.begin() + kIp4At, copy.end()), 20,
+                               kProtoTcp));
+  }
+}
+
+TEST_F(TapIT, WrittenFramesMayLeaveChecksumsPartialWhateverTheOffloads) {
+  // TUNSETOFFLOAD only shapes what the namespace transmits; tun_get_user takes NEEDS_CSUM
+  // (CHECKSUM_PARTIAL) from us even with every offload off.
+  std::optional<Tap> tap;
+  sys::LinkInfo link;
+  ASSERT_NO_FATAL_FAILURE(addressed_tap(tap, link, *nl_, a()));
+  ASSERT_TRUE(tap->set_offload(0));
+  const auto data = tcp_data_frames(*tap, link, 7003, 3000, /*partial_synack=*/true);
+  ASSERT_FALSE(data.empty()) << "the handshake did not complete";
+  for (const auto& f : data) {
+    EXPECT_EQ(f.vnet.flags, 0);  // and what it sends back is complete
+    EXPECT_TRUE(l4_checksum_ok(f.packet(), 20, kProtoTcp));
+  }
 }
 
 }  // namespace

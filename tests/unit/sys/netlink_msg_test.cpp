@@ -2,14 +2,18 @@
 #include <gtest/gtest.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
+#include <linux/if_addr.h>
 #include <linux/if_arp.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <array>
 #include <cstring>
 #include <map>
+#include <optional>
+#include <vector>
 
 #include "sys/netlink.hpp"
 
@@ -56,6 +60,32 @@ TEST(NlmsgBuild, FlagsUseIfiChangeAsMask) {
       b.bytes, LinkChange{.ifindex = 3, .up = false, .promisc = true, .allmulti = false});
   EXPECT_EQ(ifi_of(nlh)->ifi_change, unsigned{IFF_UP | IFF_PROMISC | IFF_ALLMULTI});
   EXPECT_EQ(ifi_of(nlh)->ifi_flags, unsigned{IFF_PROMISC});
+}
+
+TEST(NlmsgBuild, NoarpIsAFlagLikeIpLinkSetArpOff) {
+  Buf off;
+  const nlmsghdr* nlh =
+      nlmsg::build_change_link(off.bytes, LinkChange{.ifindex = 4, .noarp = true});
+  EXPECT_EQ(ifi_of(nlh)->ifi_change, unsigned{IFF_NOARP});
+  EXPECT_EQ(ifi_of(nlh)->ifi_flags, unsigned{IFF_NOARP});
+  EXPECT_EQ(nlh->nlmsg_len, NLMSG_LENGTH(sizeof(ifinfomsg)));  // no attribute
+  Buf on;
+  nlh = nlmsg::build_change_link(on.bytes, LinkChange{.ifindex = 4, .up = true, .noarp = false});
+  EXPECT_EQ(ifi_of(nlh)->ifi_change, unsigned{IFF_UP | IFF_NOARP});
+  EXPECT_EQ(ifi_of(nlh)->ifi_flags, unsigned{IFF_UP});
+  EXPECT_EQ(LinkInfo::kIffNoarp, unsigned{IFF_NOARP});
+}
+
+TEST(NlmsgBuild, DumpAddrsIsAnUnspecDump) {
+  Buf b;
+  const nlmsghdr* nlh = nlmsg::build_dump_addrs(b.bytes, 12);
+  EXPECT_EQ(nlh->nlmsg_type, RTM_GETADDR);
+  EXPECT_EQ(nlh->nlmsg_flags, NLM_F_REQUEST | NLM_F_DUMP);
+  EXPECT_EQ(nlh->nlmsg_len, NLMSG_LENGTH(sizeof(ifaddrmsg)));
+  const auto* ifa = static_cast<const ifaddrmsg*>(mnl_nlmsg_get_payload(nlh));
+  EXPECT_EQ(ifa->ifa_family, AF_UNSPEC);
+  EXPECT_EQ(ifa->ifa_index, 12U);
+  EXPECT_EQ(ifa->ifa_prefixlen, 0);
 }
 
 TEST(NlmsgBuild, ChangeLinkCarriesEveryAttribute) {
@@ -217,6 +247,138 @@ TEST(NlmsgParse, RejectsOtherMessagesAndShortOnes) {
   EXPECT_FALSE(nlmsg::parse_link(shorty));
 }
 
+// An RTM_NEWADDR as inet_fill_ifaddr / inet6_fill_ifaddr would send it.
+struct FakeAddr {
+  std::uint16_t type = RTM_NEWADDR;
+  std::uint8_t family = AF_INET;
+  std::uint32_t ifindex = 5;
+  std::uint8_t prefixlen = 24;
+  std::uint8_t scope = RT_SCOPE_UNIVERSE;
+  std::uint8_t ifa_flags = 0;
+  std::vector<std::uint8_t> local;          // IFA_LOCAL payload, omitted if empty
+  std::vector<std::uint8_t> address;        // IFA_ADDRESS payload, omitted if empty
+  std::optional<std::uint32_t> flags_attr;  // IFA_FLAGS
+};
+
+nlmsghdr* fake_addr(Buf& b, const FakeAddr& f) {
+  nlmsghdr* nlh = mnl_nlmsg_put_header(b.bytes.data());
+  nlh->nlmsg_type = f.type;
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  ifa->ifa_family = f.family;
+  ifa->ifa_index = f.ifindex;
+  ifa->ifa_prefixlen = f.prefixlen;
+  ifa->ifa_scope = f.scope;
+  ifa->ifa_flags = f.ifa_flags;
+  if (!f.address.empty()) {
+    mnl_attr_put(nlh, IFA_ADDRESS, f.address.size(), f.address.data());
+  }
+  if (!f.local.empty()) {
+    mnl_attr_put(nlh, IFA_LOCAL, f.local.size(), f.local.data());
+  }
+  mnl_attr_put_strz(nlh, IFA_LABEL, "sntv0");
+  if (f.flags_attr) {
+    mnl_attr_put_u32(nlh, IFA_FLAGS, *f.flags_attr);
+  }
+  mnl_attr_put(nlh, IFA_MAX + 3, 4, "junk");  // from a kernel newer than our headers
+  return nlh;
+}
+
+std::vector<std::uint8_t> v6_bytes(const char* text) {
+  const auto a = core::IpAddr::parse(text);
+  EXPECT_TRUE(a) << text;
+  return a ? std::vector<std::uint8_t>(a->bytes.begin(), a->bytes.end())
+           : std::vector<std::uint8_t>(16, 0);
+}
+
+// Sets the fields a test names, leaves the rest at their defaults (a designated initializer
+// would need every member after the last one named).
+template <class F>
+FakeAddr addr_with(F&& set) {
+  FakeAddr f;
+  set(f);
+  return f;
+}
+
+TEST(NlmsgParseAddr, Ipv4PrefersIfaLocal) {
+  Buf b;
+  // `ip addr add 10.0.0.1 peer 10.0.0.2/32`: IFA_LOCAL is ours, IFA_ADDRESS the peer's.
+  const auto a = nlmsg::parse_addr(fake_addr(b, addr_with([](FakeAddr& f) {
+                                               f.prefixlen = 32;
+                                               f.local = {10, 0, 0, 1};
+                                               f.address = {10, 0, 0, 2};
+                                             })));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->ifindex, 5);
+  EXPECT_EQ(a->address.to_string(), "10.0.0.1");
+  EXPECT_TRUE(a->address.v4());
+  EXPECT_EQ(a->prefixlen, 32);
+
+  Buf b2;  // IFA_ADDRESS only (some tools omit IFA_LOCAL)
+  const auto only = nlmsg::parse_addr(fake_addr(b2, addr_with([](FakeAddr& f) {
+                                                  f.address = {192, 168, 7, 9};
+                                                })));
+  ASSERT_TRUE(only);
+  EXPECT_EQ(only->address.to_string(), "192.168.7.9");
+}
+
+TEST(NlmsgParseAddr, Ipv6UsesIfaAddressAndIfaFlags) {
+  Buf b;
+  const auto a = nlmsg::parse_addr(fake_addr(b, addr_with([](FakeAddr& f) {
+                                               f.type = RTM_DELADDR;
+                                               f.family = AF_INET6;
+                                               f.ifindex = 9;
+                                               f.prefixlen = 64;
+                                               f.scope = RT_SCOPE_LINK;
+                                               f.ifa_flags = IFA_F_TENTATIVE;
+                                               f.address = v6_bytes("fe80::1:2");
+                                               f.flags_attr = IFA_F_TENTATIVE | IFA_F_NOPREFIXROUTE;
+                                             })));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->ifindex, 9);
+  EXPECT_FALSE(a->address.v4());
+  EXPECT_EQ(a->address.to_string(), "fe80::1:2");
+  EXPECT_EQ(a->scope, RT_SCOPE_LINK);
+  EXPECT_EQ(a->flags, unsigned{IFA_F_TENTATIVE | IFA_F_NOPREFIXROUTE});  // IFA_FLAGS wins
+
+  Buf b2;  // with a peer, inet6_fill_ifaddr puts ours in IFA_LOCAL too
+  const auto peer = nlmsg::parse_addr(fake_addr(b2, addr_with([](FakeAddr& f) {
+                                                  f.family = AF_INET6;
+                                                  f.local = v6_bytes("fd00::1");
+                                                  f.address = v6_bytes("fd00::2");
+                                                })));
+  ASSERT_TRUE(peer);
+  EXPECT_EQ(peer->address.to_string(), "fd00::1");
+}
+
+TEST(NlmsgParseAddr, RejectsOtherFamiliesMessagesAndBadLengths) {
+  Buf b;
+  EXPECT_FALSE(nlmsg::parse_addr(fake_addr(b, addr_with([](FakeAddr& f) {
+                                             f.family = AF_PACKET;
+                                             f.address = {1, 2, 3, 4};
+                                           }))));
+  Buf b2;
+  EXPECT_FALSE(nlmsg::parse_addr(fake_addr(b2, addr_with([](FakeAddr& f) {
+                                             f.type = RTM_NEWLINK;
+                                             f.address = {1, 2, 3, 4};
+                                           }))));
+  Buf b3;  // an IPv6-length address in an AF_INET message
+  EXPECT_FALSE(nlmsg::parse_addr(
+      fake_addr(b3, addr_with([](FakeAddr& f) { f.address = v6_bytes("fd00::1"); }))));
+  Buf b4;  // no address attribute at all
+  EXPECT_FALSE(nlmsg::parse_addr(fake_addr(b4, FakeAddr{})));
+  Buf b5;
+  nlmsghdr* shorty = mnl_nlmsg_put_header(b5.bytes.data());
+  shorty->nlmsg_type = RTM_NEWADDR;
+  EXPECT_FALSE(nlmsg::parse_addr(shorty));
+  Buf b6;  // a bad IFA_LOCAL falls back to IFA_ADDRESS
+  const auto fallback = nlmsg::parse_addr(fake_addr(b6, addr_with([](FakeAddr& f) {
+                                                      f.local = {10, 0};
+                                                      f.address = {10, 0, 0, 3};
+                                                    })));
+  ASSERT_TRUE(fallback);
+  EXPECT_EQ(fallback->address.to_string(), "10.0.0.3");
+}
+
 // Read-only requests: any user may make them in its own namespace.
 TEST(NetlinkLocal, FindsLoopbackByNameAndIndex) {
   auto nl = Netlink::open();
@@ -234,6 +396,28 @@ TEST(NetlinkLocal, FindsLoopbackByNameAndIndex) {
     found = found || l.name == "lo";
   }
   EXPECT_TRUE(found);
+}
+
+TEST(NetlinkLocal, ListsLoopbackAddresses) {
+  auto nl = Netlink::open();
+  ASSERT_TRUE(nl) << nl.error().message;
+  auto lo = nl->get_link("lo");
+  ASSERT_TRUE(lo) << lo.error().message;
+  if (!lo->up()) {
+    GTEST_SKIP() << "lo is down here: it has no addresses";
+  }
+  auto addrs = nl->list_addrs(lo->ifindex);
+  ASSERT_TRUE(addrs) << addrs.error().message;
+  const auto has = [&](const char* text) {
+    return std::find(addrs->begin(), addrs->end(), *core::IpAddr::parse(text)) != addrs->end();
+  };
+  EXPECT_TRUE(has("127.0.0.1"));
+  for (const auto& a : *addrs) {
+    EXPECT_NE(a.to_string(), "") << "unprintable address";
+  }
+  auto none = nl->list_addrs(0x7ffffff0);  // no such device: an empty list, not an error
+  ASSERT_TRUE(none) << none.error().message;
+  EXPECT_TRUE(none->empty());
 }
 
 TEST(NetlinkLocal, MissingDeviceUsesIproute2Wording) {
