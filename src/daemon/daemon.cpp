@@ -145,6 +145,45 @@ Result<core::MacvlanChange> parse_macvlan_words(const Json& d) {
   return c;
 }
 
+Result<core::IpvlanChange> parse_ipvlan_words(const Json& d) {
+  core::IpvlanChange c;
+  if (d.is_null()) {
+    return c;
+  }
+  if (!d.is_object()) {
+    return tl::unexpected{err(EINVAL, "info_data must be an object")};
+  }
+  for (const auto& [key, value] : d.items()) {
+    if (key == "mode") {
+      const auto m =
+          value.is_string() ? core::parse_ipvlan_mode(value.get<std::string>()) : std::nullopt;
+      if (!m) {
+        return tl::unexpected{err(EINVAL,
+                                  "Error: argument of \"mode\" must be either \"l2\", "
+                                  "\"l3\" or \"l3s\"")};
+      }
+      c.mode = *m;
+    } else if (key == "flags") {
+      // One word as `ip` sends it; an array ORs several (so the kernel's EINVAL for
+      // private|vepa can be asked for, as with a raw netlink request).
+      std::uint16_t f = 0;
+      for (const auto& w : value.is_array() ? value : Json::array({value})) {
+        if (w == "private") {
+          f |= core::kIpvlanPrivate;
+        } else if (w == "vepa") {
+          f |= core::kIpvlanVepa;
+        } else if (w != "bridge") {
+          return tl::unexpected{err(EINVAL, "Error: unknown ipvlan flag " + w.dump())};
+        }
+      }
+      c.flags = f;
+    } else {
+      return tl::unexpected{err(EINVAL, "Error: unknown ipvlan attribute \"" + key + "\"")};
+    }
+  }
+  return c;
+}
+
 }  // namespace
 
 struct Daemon::Client {
@@ -249,13 +288,19 @@ core::LowerState Daemon::lower_state(const sys::LinkInfo& li) const {
   return s;
 }
 
-Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li) {
+Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
+                                         std::string_view kind) {
   for (auto& [key, l] : lowers_) {
     if (l.ns == ns.inode && l.ifindex == li.ifindex) {
+      if (l.port.kind() != kind) {
+        // One rx handler per device: macvlan_port_create / ipvlan_port_create find the other's.
+        return tl::unexpected{err(EBUSY, strerror_line(EBUSY) + " (" + l.ifname + " is already a " +
+                                             std::string{l.port.kind()} + " lower)")};
+      }
       return &l;
     }
   }
-  // macvlan_port_create: Ethernet-type, not loopback, no other rx handler.
+  // macvlan_port_create / ipvlan_port_create: Ethernet-type, not loopback, no other rx handler.
   if (li.type != ARPHRD_ETHER || (li.flags & IFF_LOOPBACK)) {
     return tl::unexpected{err(EINVAL, strerror_line(EINVAL))};
   }
@@ -267,26 +312,38 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li) {
     return tl::unexpected{guard.error()};
   }
   auto sock = io::PacketSocket::open(li.ifindex);
+  std::optional<Result<io::RawIpSocket>> route;
+  if (kind == "ipvlan") {
+    route = io::RawIpSocket::open(li.ifindex);
+  }
   if (auto st = guard->leave(); !st) {
     return tl::unexpected{st.error()};
   }
   if (!sock) {
     return tl::unexpected{sock.error()};
   }
+  if (route && !*route) {
+    return tl::unexpected{route->error()};
+  }
+  auto port = kind == "ipvlan" ? Port{core::IpvlanPort{lower_state(li)}}
+                               : Port{core::MacvlanPort{lower_state(li)}};
   Lower l{next_id_++,
           ns.inode,
           li.ifindex,
           li.name,
-          core::MacvlanPort{lower_state(li)},
+          std::move(port),
           std::make_shared<LowerIo>(std::move(*sock)),
           {},
           {}};
+  if (route) {
+    l.io->route.emplace(std::move(**route));
+  }
   if (auto st = datapath_.watch(l.key, l.io->sock.fd()); !st) {
     return tl::unexpected{st.error()};
   }
   const auto key = l.key;
   auto [it, inserted] = lowers_.emplace(key, std::move(l));
-  spdlog::info("lower {} (ifindex {}) attached", li.name, li.ifindex);
+  spdlog::info("lower {} (ifindex {}) attached as a {} port", li.name, li.ifindex, kind);
   return &it->second;
 }
 
@@ -420,12 +477,13 @@ Result<Json> Daemon::link_add(const Json& p) {
         err(EINVAL, "Error: argument \"" + name + "\" is wrong: \"name\" not a valid ifname"));
   }
   const std::string type = p.value("type", "");
-  if (type != "macvlan") {
+  if (type != "macvlan" && type != "ipvlan") {
     return tl::unexpected(
         err(EOPNOTSUPP, "Error: subnic: type \"" + type + "\" is not supported yet"));
   }
   if (!p.contains("link")) {
-    return tl::unexpected(err(EINVAL, strerror_line(EINVAL) + " (macvlan needs \"link LOWER\")"));
+    return tl::unexpected(
+        err(EINVAL, strerror_line(EINVAL) + " (" + type + " needs \"link LOWER\")"));
   }
   auto ns = netns_by_name(p.value("netns", ""));
   if (!ns) {
@@ -438,9 +496,20 @@ Result<Json> Daemon::link_add(const Json& p) {
   if ((*ns)->nl.get_link(name)) {
     return tl::unexpected(err(EEXIST, strerror_line(EEXIST)));
   }
-  auto change = parse_macvlan_words(p.value("info_data", Json()));
-  if (!change) {
-    return tl::unexpected(change.error());
+  std::optional<core::MacvlanChange> mv_change;
+  std::optional<core::IpvlanChange> iv_change;
+  if (type == "macvlan") {
+    auto c = parse_macvlan_words(p.value("info_data", Json()));
+    if (!c) {
+      return tl::unexpected(c.error());
+    }
+    mv_change = *c;
+  } else {
+    auto c = parse_ipvlan_words(p.value("info_data", Json()));
+    if (!c) {
+      return tl::unexpected(c.error());
+    }
+    iv_change = *c;
   }
   std::optional<core::Mac> mac;
   if (p.contains("address")) {
@@ -453,15 +522,20 @@ Result<Json> Daemon::link_add(const Json& p) {
   if (p.contains("mtu")) {
     mtu = p["mtu"].get<std::uint32_t>();
   }
-  // Creating on top of one of our uppers puts the new one on that upper's lower (no nesting).
+  // Creating on top of one of our uppers puts the new one on that upper's lower (no nesting):
+  // ipvlan_link_new attaches to the slave's master. A macvlan upper as the lower of an ipvlan
+  // (or the other way round) is the same device kind clash as on the real lower: EBUSY.
   Lower* lower = nullptr;
   for (auto& [id, u] : uppers_) {
     if (u.ns == (*ns)->inode && u.ifindex == li->ifindex) {
       lower = &lowers_.at(u.lower);
+      if (lower->port.kind() != type) {
+        return tl::unexpected(err(EBUSY, strerror_line(EBUSY)));
+      }
     }
   }
   if (lower == nullptr) {
-    auto l = lower_for(**ns, *li);
+    auto l = lower_for(**ns, *li, type);
     if (!l) {
       return tl::unexpected(l.error());
     }
@@ -469,13 +543,15 @@ Result<Json> Daemon::link_add(const Json& p) {
   }
   const auto lower_key = lower->key;
   const std::uint64_t id = next_id_++;
-  auto idx = lower->port.add_upper(id, mac, random_mac(), mtu, *change);
+  const auto before_mode = lower->port.ipvlan() ? lower->port.ipvlan()->mode() : core::IpvlanMode{};
+  auto idx = mv_change ? lower->port.macvlan()->add_upper(id, mac, random_mac(), mtu, *mv_change)
+                       : lower->port.ipvlan()->add_upper(id, mtu, *iv_change);
   if (!idx) {
     release_if_unused(lower_key);
     return tl::unexpected(idx.error());
   }
   lower->upper_ids.push_back(id);
-  const auto& cfg = lower->port.uppers()[*idx];
+  const auto& port = lower->port;
 
   auto guard = sys::NetnsGuard::enter((*ns)->fd.get());
   auto tap = guard ? io::Tap::create(name) : tl::unexpected{guard.error()};
@@ -486,12 +562,26 @@ Result<Json> Daemon::link_add(const Json& p) {
   if (tli) {
     sys::LinkChange ch;
     ch.ifindex = tli->ifindex;
-    ch.address = cfg.mac;
-    ch.mtu = cfg.mtu;
+    ch.address = port.mac(*idx);
+    ch.mtu = port.mtu(*idx);
     ch.txqlen = p.value("txqueuelen", 1000u);
-    if (auto st = (*ns)->nl.change_link(ch); !st) {
+    if (port.ipvlan()) {
+      // Uppers share the lower's MAC; the kernel tells their EUI-64 link-local addresses apart
+      // with a per-upper dev_id, which a TAP does not have: random generation instead (§13).
+      ch.addr_gen_mode = 3;  // IN6_ADDR_GEN_MODE_RANDOM
+      ch.noarp = port.ipvlan()->noarp();
+    }
+    auto st = (*ns)->nl.change_link(ch);
+    if (!st && ch.addr_gen_mode && st.error().code == EAFNOSUPPORT) {
+      ch.addr_gen_mode.reset();  // IPv6 disabled in that namespace
+      st = (*ns)->nl.change_link(ch);
+    }
+    if (!st) {
       tli = tl::unexpected{st.error()};
     }
+  }
+  if (tli && port.ipvlan() && port.ipvlan()->noarp()) {
+    (void)tap->set_offload(io::Tap::kOffloadsCsumOnly);
   }
   if (!tli) {
     if (tap) {
@@ -509,9 +599,19 @@ Result<Json> Daemon::link_add(const Json& p) {
     spdlog::error("{}: {}", name, st.error().message);
   }
   auto& rec = uppers_.emplace(id, std::move(u)).first->second;
+  if (port.ipvlan() && port.ipvlan()->mode() != before_mode) {
+    apply_ipvlan_mode(*lower);  // no mode words = l3 for every upper of the port
+  }
   apply_lower(*lower);
   dirty_ = true;
-  spdlog::info("upper {} added on {} (mode {})", name, lower->ifname, core::to_string(cfg.mode));
+  if (const auto* mv = port.macvlan()) {
+    spdlog::info("upper {} added on {} (macvlan {})", name, lower->ifname,
+                 core::to_string(mv->uppers()[*idx].mode));
+  } else {
+    spdlog::info("upper {} added on {} (ipvlan {} {})", name, lower->ifname,
+                 core::to_string(port.ipvlan()->mode()),
+                 core::ipvlan_flags_word(port.ipvlan()->flags()));
+  }
   return describe(rec, true, false);
 }
 
@@ -547,16 +647,27 @@ Result<Json> Daemon::link_set(const Json& p) {
   auto& ns = *netns_.at(u.ns);
   // ip's order (iplink.c / rtnl_setlink): type data, name, address, mtu, netns, then up/down.
   if (p.contains("info_data") || p.contains("type")) {
-    if (p.contains("type") && p["type"] != "macvlan") {
+    if (p.contains("type") && p["type"] != l.port.kind()) {
       return tl::unexpected(err(EOPNOTSUPP, strerror_line(EOPNOTSUPP) + " (not a " +
                                                 p["type"].get<std::string>() + " device)"));
     }
-    auto change = parse_macvlan_words(p.value("info_data", Json()));
-    if (!change) {
-      return tl::unexpected(change.error());
-    }
-    if (auto st = l.port.changelink(index_of(u), *change); !st) {
-      return tl::unexpected(st.error());
+    if (auto* mv = l.port.macvlan()) {
+      auto change = parse_macvlan_words(p.value("info_data", Json()));
+      if (!change) {
+        return tl::unexpected(change.error());
+      }
+      if (auto st = mv->changelink(index_of(u), *change); !st) {
+        return tl::unexpected(st.error());
+      }
+    } else {
+      auto change = parse_ipvlan_words(p.value("info_data", Json()));
+      if (!change) {
+        return tl::unexpected(change.error());
+      }
+      if (auto st = l.port.ipvlan()->changelink(index_of(u), *change); !st) {
+        return tl::unexpected(st.error());
+      }
+      apply_ipvlan_mode(l);
     }
     apply_lower(l);
     dirty_ = true;
@@ -668,7 +779,7 @@ Result<Json> Daemon::link_show(const Json& p) {
 
 Json Daemon::describe(const Upper& u, bool details, bool stats) {
   const Lower& l = lowers_.at(u.lower);
-  const auto& cfg = l.port.uppers()[index_of(u)];
+  const auto idx = index_of(u);
   Json j;
   j["ifindex"] = u.ifindex;
   j["link"] = l.ifname;
@@ -677,14 +788,14 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
   const unsigned flags = li ? li->flags : 0;
   const bool carrier = l.port.lower().up && l.port.lower().carrier;
   j["flags"] = flag_words(flags, carrier);
-  j["mtu"] = cfg.mtu;
+  j["mtu"] = l.port.mtu(idx);
   j["qdisc"] = "noqueue";
   j["operstate"] = !(flags & IFF_UP) ? "DOWN" : (carrier ? "UP" : "LOWERLAYERDOWN");
   j["linkmode"] = "DEFAULT";
   j["group"] = "default";
   j["txqlen"] = li ? li->txqlen : 1000;
   j["link_type"] = "ether";
-  j["address"] = cfg.mac.to_string();
+  j["address"] = l.port.mac(idx).to_string();
   j["broadcast"] = "ff:ff:ff:ff:ff:ff";
   j["netns"] = netns_label(u.ns);
   j["link_netns"] = netns_label(l.ns);
@@ -692,41 +803,83 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
     j["promiscuity"] = li ? li->promiscuity : 0;
     j["allmulti"] = li ? li->allmulti : 0;
     j["min_mtu"] = core::kMinMtu;
-    j["max_mtu"] = l.port.lower().max_mtu;
     Json data;
-    data["mode"] = core::to_string(cfg.mode);
-    Json fl = Json::array();
-    if (cfg.flags & core::kMacvlanNoPromisc) {
-      fl.push_back("nopromisc");
-    }
-    if (cfg.flags & core::kMacvlanNoDst) {
-      fl.push_back("nodst");
-    }
-    if (!fl.empty()) {
-      data["flags"] = fl;
-    }
-    data["bcqueuelen"] = cfg.bcqueuelen;
-    data["usedbcqueuelen"] = l.port.bc_queue_len_used();
-    if (l.port.bclim() != core::kDefaultBcLim) {
-      data["bclim"] = l.port.bclim();
-    }
-    if (cfg.mode == core::MacvlanMode::kSource) {
-      data["macaddr_count"] = cfg.sources.size();
-      Json srcs = Json::array();
-      for (const auto& m : cfg.sources) {
-        srcs.push_back(m.to_string());
-      }
-      data["macaddr_data"] = srcs;
-    }
-    j["linkinfo"] = Json{{"info_kind", "macvlan"}, {"info_data", data}};
     Json dev = Json::array();
-    // What an AF_PACKET lower cannot do like the kernel (semantics.md §13).
-    dev.push_back("lower-taps: bridge-local frames are not seen by the lower's packet sockets");
-    if (cfg.mode == core::MacvlanMode::kPassthru || cfg.mode == core::MacvlanMode::kPrivate ||
-        cfg.mode == core::MacvlanMode::kSource) {
-      dev.push_back("consume: frames the kernel takes from the lower's own stack still reach it");
+    Json ext = Json::object();
+    if (const auto* mv = l.port.macvlan()) {
+      const auto& cfg = mv->uppers()[idx];
+      j["max_mtu"] = l.port.lower().max_mtu;
+      data["mode"] = core::to_string(cfg.mode);
+      Json fl = Json::array();
+      if (cfg.flags & core::kMacvlanNoPromisc) {
+        fl.push_back("nopromisc");
+      }
+      if (cfg.flags & core::kMacvlanNoDst) {
+        fl.push_back("nodst");
+      }
+      if (!fl.empty()) {
+        data["flags"] = fl;
+      }
+      data["bcqueuelen"] = cfg.bcqueuelen;
+      data["usedbcqueuelen"] = mv->bc_queue_len_used();
+      if (mv->bclim() != core::kDefaultBcLim) {
+        data["bclim"] = mv->bclim();
+      }
+      if (cfg.mode == core::MacvlanMode::kSource) {
+        data["macaddr_count"] = cfg.sources.size();
+        Json srcs = Json::array();
+        for (const auto& m : cfg.sources) {
+          srcs.push_back(m.to_string());
+        }
+        data["macaddr_data"] = srcs;
+      }
+      // What an AF_PACKET lower cannot do like the kernel (semantics.md §13).
+      dev.push_back("lower-taps: bridge-local frames are not seen by the lower's packet sockets");
+      if (cfg.mode == core::MacvlanMode::kPassthru || cfg.mode == core::MacvlanMode::kPrivate ||
+          cfg.mode == core::MacvlanMode::kSource) {
+        dev.push_back("consume: frames the kernel takes from the lower's own stack still reach it");
+      }
+    } else {
+      const auto& iv = *l.port.ipvlan();
+      const auto& cfg = iv.uppers()[idx];
+      j["max_mtu"] = core::kIpvlanMaxMtu;
+      // ip -j -d (iproute2 ip/iplink_ipvlan.c): "mode", then the flag word as a key.
+      data["mode"] = core::to_string(iv.mode());
+      data[std::string{core::ipvlan_flags_word(iv.flags())}] = true;
+      auto texts = [](const std::vector<core::IpAddr>& v) {
+        Json a = Json::array();
+        for (const auto& x : v) {
+          a.push_back(x.to_string());
+        }
+        return a;
+      };
+      ext["addresses"] = texts(cfg.addrs);
+      ext["address_conflicts"] = texts(cfg.conflicts);
+      ext["address_conflicts_seen"] = cfg.conflicts_seen;
+      ext["dev_id"] = cfg.dev_id;
+      dev.push_back("lower-taps: frames between uppers are not seen by the lower's packet sockets");
+      if (iv.mode() != core::IpvlanMode::kL3S) {
+        dev.push_back(
+            "consume: frames for an upper's address also reach the lower's own stack "
+            "(keep forwarding off there)");
+      } else {
+        dev.push_back(
+            "l3s: traffic to the uppers crosses the lower namespace's PREROUTING hooks but not "
+            "its INPUT hooks");
+      }
+      dev.push_back(
+          "addresses: an address another upper owns is not refused in the namespace; the "
+          "first owner keeps it (address_conflicts)");
+      if (iv.mode() == core::IpvlanMode::kL2) {
+        dev.push_back(
+            "l2: IP frames for the lower's own stack enter it through its IP output; other "
+            "frames for it are dropped (no_inject)");
+      }
+      dev.push_back("link-local: IPv6 link-local addresses are random, not EUI-64 with dev_id");
     }
-    j["subnic"] = Json{{"deviations", dev}};
+    j["linkinfo"] = Json{{"info_kind", std::string{l.port.kind()}}, {"info_data", data}};
+    ext["deviations"] = dev;
+    j["subnic"] = ext;
   }
   if (stats) {
     const auto& c = u.io->counters;
@@ -814,8 +967,8 @@ void Daemon::sync_lower(std::uint64_t key, bool removed) {
   const core::LowerState before = l.port.lower();
   const auto before_mtus = [&] {
     std::vector<std::uint32_t> v;
-    for (const auto& u : l.port.uppers()) {
-      v.push_back(u.mtu);
+    for (std::uint32_t i = 0; i < l.port.size(); ++i) {
+      v.push_back(l.port.mtu(i));
     }
     return v;
   }();
@@ -828,17 +981,18 @@ void Daemon::sync_lower(std::uint64_t key, bool removed) {
   const bool carrier = now.up && now.carrier;
   for (std::uint32_t i = 0; i < l.upper_ids.size(); ++i) {
     Upper& u = uppers_.at(l.upper_ids[i]);
-    const auto& cfg = l.port.uppers()[i];
+    const auto cfg_mtu = l.port.mtu(i);
+    const auto cfg_mac = l.port.mac(i);
     if (carrier != (before.up && before.carrier)) {
       (void)u.io->tap.set_carrier(carrier);
     }
     auto& ns = *netns_.at(u.ns);
     if (auto tli = ns.nl.get_link(u.ifindex)) {
-      if (tli->mtu != cfg.mtu && cfg.mtu != before_mtus[i]) {
-        (void)ns.nl.set_mtu(u.ifindex, cfg.mtu);  // NETDEV_CHANGEMTU lowered it
+      if (tli->mtu != cfg_mtu && cfg_mtu != before_mtus[i]) {
+        (void)ns.nl.set_mtu(u.ifindex, cfg_mtu);  // NETDEV_CHANGEMTU changed it
       }
-      if (tli->address != cfg.mac) {
-        (void)ns.nl.set_address(u.ifindex, cfg.mac);  // passthru follows the lower
+      if (tli->address != cfg_mac) {
+        (void)ns.nl.set_address(u.ifindex, cfg_mac);  // passthru / ipvlan follow the lower
       }
     }
   }
@@ -866,7 +1020,8 @@ void Daemon::sync_upper(std::uint64_t id) {
   if (!ns) {
     return;
   }
-  if ((*ns)->inode != u.ns || *name != u.name) {
+  const bool moved = (*ns)->inode != u.ns;
+  if (moved || *name != u.name) {
     spdlog::info("upper {} is now {} in netns \"{}\"", u.name, *name, (*ns)->name);
     u.ns = (*ns)->inode;
     u.name = *name;
@@ -876,30 +1031,34 @@ void Daemon::sync_upper(std::uint64_t id) {
   if (!li) {
     return;
   }
+  if (moved && lowers_.at(u.lower).port.ipvlan()) {
+    // A move re-creates the device's IPv6 state with the new namespace's defaults (EUI-64
+    // link-local from the shared MAC): ask for random generation again (§13).
+    (void)(*ns)->nl.set_addr_gen_mode(li->ifindex, 3);  // IN6_ADDR_GEN_MODE_RANDOM
+  }
   u.ifindex = li->ifindex;
   Lower& l = lowers_.at(u.lower);
   const auto idx = index_of(u);
-  const auto& cfg = l.port.uppers()[idx];
   auto& nl = (*ns)->nl;
   bool changed = false;
   // A plain `ip link set` on the TAP: subnic applies it through the same rules, and undoes
   // what the kernel's macvlan would have refused (the TAP cannot refuse it itself).
-  if (li->up() && !cfg.up) {
+  if (li->up() && !l.port.up(idx)) {
     if (auto st = l.port.open(idx); !st) {
       spdlog::warn("{}: up refused ({}); setting it down again", u.name, st.error().message);
       (void)nl.set_up(u.ifindex, false);
     }
     changed = true;
-  } else if (!li->up() && cfg.up) {
+  } else if (!li->up() && l.port.up(idx)) {
     l.port.stop(idx);
     changed = true;
   }
-  if (li->address != l.port.uppers()[idx].mac) {
+  if (li->address != l.port.mac(idx)) {
     auto r = l.port.set_address(idx, li->address);
     if (!r) {
       spdlog::warn("{}: address {} refused ({}); restoring {}", u.name, li->address.to_string(),
-                   r.error().message, l.port.uppers()[idx].mac.to_string());
-      (void)nl.set_address(u.ifindex, l.port.uppers()[idx].mac);
+                   r.error().message, l.port.mac(idx).to_string());
+      (void)nl.set_address(u.ifindex, l.port.mac(idx));
     } else if (*r) {
       (void)netns_.at(l.ns)->nl.set_address(l.ifindex, li->address);  // passthru: the lower
       sync_lower(l.key, false);
@@ -907,11 +1066,11 @@ void Daemon::sync_upper(std::uint64_t id) {
     changed = true;
     dirty_ = true;
   }
-  if (li->mtu != l.port.uppers()[idx].mtu) {
+  if (li->mtu != l.port.mtu(idx)) {
     if (auto st = l.port.set_mtu(idx, li->mtu); !st) {
       spdlog::warn("{}: mtu {} refused ({}); restoring {}", u.name, li->mtu, st.error().message,
-                   l.port.uppers()[idx].mtu);
-      (void)nl.set_mtu(u.ifindex, l.port.uppers()[idx].mtu);
+                   l.port.mtu(idx));
+      (void)nl.set_mtu(u.ifindex, l.port.mtu(idx));
     }
     dirty_ = true;
   }
@@ -923,15 +1082,58 @@ void Daemon::sync_upper(std::uint64_t id) {
     }
     (void)guard->leave();
   }
-  const auto& now = l.port.uppers()[idx];
   const bool promisc = li->promiscuity > 0;
   const bool allmulti = li->allmulti > 0 || (li->flags & IFF_ALLMULTI);
-  if (promisc != now.promisc || allmulti != now.allmulti || mc != now.mc_list) {
+  if (promisc != l.port.promisc(idx) || allmulti != l.port.allmulti(idx) ||
+      mc != l.port.mc_list(idx)) {
     l.port.set_upper_rx(idx, promisc, allmulti, std::move(mc));
     changed = true;
   }
+  if (l.port.ipvlan()) {
+    sync_addresses(u, l, idx);
+  }
   if (changed) {
     apply_lower(l);
+  }
+}
+
+void Daemon::sync_addresses(Upper& u, Lower& l, std::uint32_t idx) {
+  auto& iv = *l.port.ipvlan();
+  auto addrs = netns_.at(u.ns)->nl.list_addrs(u.ifindex);
+  if (!addrs) {
+    return;
+  }
+  std::sort(addrs->begin(), addrs->end());
+  addrs->erase(std::unique(addrs->begin(), addrs->end()), addrs->end());
+  const auto& cur = iv.uppers()[idx];
+  std::vector<core::IpAddr> known = cur.addrs;
+  known.insert(known.end(), cur.conflicts.begin(), cur.conflicts.end());
+  std::sort(known.begin(), known.end());
+  if (known == *addrs) {
+    return;  // the periodic resync: nothing changed
+  }
+  const auto conflicts = iv.set_addresses(idx, *addrs);
+  if (conflicts > 0) {
+    // The kernel refuses such an `ip addr add` with EADDRINUSE; subnic cannot veto it.
+    for (const auto& a : iv.uppers()[idx].conflicts) {
+      spdlog::warn("{}: address {} belongs to another upper of {}; the first owner keeps it",
+                   u.name, a.to_string(), l.ifname);
+    }
+  }
+  publish();
+}
+
+void Daemon::apply_ipvlan_mode(Lower& l) {
+  const auto* iv = l.port.ipvlan();
+  if (iv == nullptr) {
+    return;
+  }
+  for (const auto id : l.upper_ids) {
+    Upper& u = uppers_.at(id);
+    if (auto st = netns_.at(u.ns)->nl.set_noarp(u.ifindex, iv->noarp()); !st) {
+      spdlog::warn("{}: NOARP: {}", u.name, st.error().message);
+    }
+    (void)u.io->tap.set_offload(iv->noarp() ? io::Tap::kOffloadsCsumOnly : io::Tap::kOffloadsFull);
   }
 }
 
@@ -964,7 +1166,7 @@ void Daemon::on_monitor(Netns& ns) {
       return;
     }
     for (const auto& [k, l] : lowers_) {
-      if (l.ns == inode && l.ifindex == ev.link.ifindex) {
+      if (!ev.address && l.ns == inode && l.ifindex == ev.link.ifindex) {
         (ev.removed ? removed_lowers : lowers).push_back(k);
       }
     }
@@ -1011,25 +1213,38 @@ void Daemon::save_state() {
   Json uppers = Json::array();
   for (const auto& [id, u] : uppers_) {
     const Lower& l = lowers_.at(u.lower);
-    const auto& cfg = l.port.uppers()[index_of(u)];
-    Json srcs = Json::array();
-    for (const auto& m : cfg.sources) {
-      srcs.push_back(m.to_string());
+    const auto idx = index_of(u);
+    Json e{{"id", id},
+           {"name", u.name},
+           {"netns", netns_label(u.ns)},
+           {"netns_inode", u.ns},
+           {"ifindex", u.ifindex},
+           {"lower", {{"netns", netns_label(l.ns)}, {"ifname", l.ifname}}},
+           {"type", std::string{l.port.kind()}},
+           {"address", l.port.mac(idx).to_string()},
+           {"mtu", l.port.mtu(idx)}};
+    if (const auto* mv = l.port.macvlan()) {
+      const auto& cfg = mv->uppers()[idx];
+      Json srcs = Json::array();
+      for (const auto& m : cfg.sources) {
+        srcs.push_back(m.to_string());
+      }
+      e["mode"] = core::to_string(cfg.mode);
+      e["flags"] = cfg.flags;
+      e["bcqueuelen"] = cfg.bcqueuelen;
+      e["bclim"] = mv->bclim();
+      e["sources"] = srcs;
+    } else {
+      const auto& iv = *l.port.ipvlan();
+      Json owned = Json::array();
+      for (const auto& a : iv.uppers()[idx].addrs) {
+        owned.push_back(a.to_string());
+      }
+      e["mode"] = core::to_string(iv.mode());
+      e["flags"] = iv.flags();
+      e["addrs"] = owned;  // ownership survives a restart: the first owner stays the owner
     }
-    uppers.push_back({{"id", id},
-                      {"name", u.name},
-                      {"netns", netns_label(u.ns)},
-                      {"netns_inode", u.ns},
-                      {"ifindex", u.ifindex},
-                      {"lower", {{"netns", netns_label(l.ns)}, {"ifname", l.ifname}}},
-                      {"type", "macvlan"},
-                      {"address", cfg.mac.to_string()},
-                      {"mtu", cfg.mtu},
-                      {"mode", core::to_string(cfg.mode)},
-                      {"flags", cfg.flags},
-                      {"bcqueuelen", cfg.bcqueuelen},
-                      {"bclim", l.port.bclim()},
-                      {"sources", srcs}});
+    uppers.push_back(std::move(e));
   }
   const Json state{{"version", kStateVersion}, {"next_id", next_id_}, {"uppers", uppers}};
   // Atomic replace: write a temporary file, fsync it, rename over the old one, fsync the dir.
@@ -1085,8 +1300,11 @@ bool Daemon::attach_saved(const Json& s) {
             found = name;
           }
         } else if (auto links = nl->list_links()) {
+          // ipvlan TAPs all carry the lower's MAC: only the saved ifindex tells them apart.
+          const bool shared_mac = s.value("type", "macvlan") == "ipvlan";
           for (const auto& li : *links) {
-            if (li.kind == "tun" && li.address == *mac) {
+            if (li.kind == "tun" && li.address == *mac &&
+                (!shared_mac || li.ifindex == s.value("ifindex", 0))) {
               found = li.name;
             }
           }
@@ -1107,29 +1325,47 @@ bool Daemon::attach_saved(const Json& s) {
       auto lns = netns_by_name(s["lower"].value("netns", ""));
       auto lli = lns ? (*lns)->nl.get_link(s["lower"].value("ifname", ""))
                      : Result<sys::LinkInfo>{tl::unexpected{lns.error()}};
-      auto lower = lli ? lower_for(**lns, *lli) : Result<Lower*>{tl::unexpected{lli.error()}};
+      const std::string type = s.value("type", "macvlan");
+      auto lower = lli ? lower_for(**lns, *lli, type) : Result<Lower*>{tl::unexpected{lli.error()}};
       if (!li || !lower) {
         spdlog::warn("upper {}: its lower {} is gone; deleting it as the kernel would", name,
                      s["lower"].value("ifname", ""));
         (void)tap->destroy();
         return false;
       }
-      core::MacvlanChange c;
-      c.mode = core::parse_macvlan_mode(s.value("mode", "vepa"));
-      c.flags = s.value("flags", std::uint16_t{0});
-      c.bcqueuelen = s.value("bcqueuelen", core::kDefaultBcQueueLen);
-      c.bclim = s.value("bclim", core::kDefaultBcLim);
-      if (c.mode == core::MacvlanMode::kSource) {
-        c.macaddr_op = core::MacaddrOp::kSet;
-        for (const auto& m : s.value("sources", Json::array())) {
-          if (auto sm = core::Mac::parse(m.get<std::string>())) {
-            c.macaddrs.push_back(*sm);
-          }
-        }
-      }
       const std::uint64_t id = s.value("id", next_id_);
       next_id_ = std::max(next_id_, id + 1);
-      auto idx = (*lower)->port.add_upper(id, *mac, *mac, s.value("mtu", 1500u), c);
+      Result<std::uint32_t> idx = tl::unexpected{err(EINVAL, "")};
+      if (auto* iv = (*lower)->port.ipvlan()) {
+        core::IpvlanChange c;
+        c.mode = core::parse_ipvlan_mode(s.value("mode", "l3"));
+        c.flags = s.value("flags", std::uint16_t{0});
+        idx = iv->add_upper(id, s.value("mtu", 1500u), c);
+        if (idx) {
+          std::vector<core::IpAddr> owned;
+          for (const auto& a : s.value("addrs", Json::array())) {
+            if (auto ip = core::IpAddr::parse(a.get<std::string>())) {
+              owned.push_back(*ip);
+            }
+          }
+          (void)iv->set_addresses(*idx, std::move(owned));
+        }
+      } else {
+        core::MacvlanChange c;
+        c.mode = core::parse_macvlan_mode(s.value("mode", "vepa"));
+        c.flags = s.value("flags", std::uint16_t{0});
+        c.bcqueuelen = s.value("bcqueuelen", core::kDefaultBcQueueLen);
+        c.bclim = s.value("bclim", core::kDefaultBcLim);
+        if (c.mode == core::MacvlanMode::kSource) {
+          c.macaddr_op = core::MacaddrOp::kSet;
+          for (const auto& m : s.value("sources", Json::array())) {
+            if (auto sm = core::Mac::parse(m.get<std::string>())) {
+              c.macaddrs.push_back(*sm);
+            }
+          }
+        }
+        idx = (*lower)->port.macvlan()->add_upper(id, *mac, *mac, s.value("mtu", 1500u), c);
+      }
       if (!idx) {
         spdlog::warn("upper {}: {}", name, idx.error().message);
         (void)tap->destroy();
@@ -1175,6 +1411,7 @@ void Daemon::restore_state() {
     }
   }
   for (auto& [key, l] : lowers_) {
+    apply_ipvlan_mode(l);  // a reattached TAP has the default offloads
     apply_lower(l);
   }
   sync_all();

@@ -17,8 +17,10 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.hpp"
+#include "core/ipvlan.hpp"
 #include "core/macvlan.hpp"
 #include "daemon/datapath.hpp"
+#include "daemon/port.hpp"
 #include "sys/netlink.hpp"
 #include "sys/netns.hpp"
 #include "sys/unique_fd.hpp"
@@ -62,7 +64,7 @@ class Daemon {
     std::uint64_t ns = 0;  // inode of its namespace
     int ifindex = 0;
     std::string ifname;
-    core::MacvlanPort port;
+    Port port;
     std::shared_ptr<LowerIo> io;
     core::LowerFilter applied;
     std::vector<std::uint64_t> upper_ids;  // index-aligned with port.uppers()
@@ -83,7 +85,10 @@ class Daemon {
   std::string netns_label(std::uint64_t inode) const;
 
   // Graph.
-  Result<Lower*> lower_for(Netns& ns, const sys::LinkInfo& li);
+  /// The lower record for `li`, created (packet socket, for ipvlan the route socket) with a
+  /// port of `kind` ("macvlan" or "ipvlan") if it has none. EBUSY if it already carries a port
+  /// of the other kind (one rx handler per device); EINVAL not Ethernet or loopback.
+  Result<Lower*> lower_for(Netns& ns, const sys::LinkInfo& li, std::string_view kind);
   void destroy_lower(std::uint64_t key);
   /// Destroys the lower `key` if it has no uppers left; true if it did.
   bool release_if_unused(std::uint64_t key);
@@ -106,6 +111,12 @@ class Daemon {
   void sync_lower(std::uint64_t key, bool removed);
   void sync_all();
   void apply_lower(Lower& l);
+  /// ipvlan: what the port's mode means for each upper's TAP — IFF_NOARP in l3/l3s
+  /// (ipvlan_set_port_mode) and the TAP offloads (no TSO in l3/l3s: routed packets leave
+  /// through a raw socket, which cannot take GSO super-frames).
+  void apply_ipvlan_mode(Lower& l);
+  /// ipvlan: the upper's addresses as its namespace has them now (address ownership).
+  void sync_addresses(Upper& u, Lower& l, std::uint32_t idx);
 
   // Publishing and state.
   void publish();

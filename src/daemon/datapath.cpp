@@ -162,7 +162,11 @@ void Datapath::on_lower(const Snapshot&, const PortSnapshot& ps) {
     lower.counters.rx_packets.add();
     lower.counters.rx_bytes.add(frame.size());
     decision_.clear();
-    ps.port.receive(frame, is_gso(buf), burst, decision_);
+    if (const auto* iv = ps.port.ipvlan()) {
+      iv->receive(frame, is_gso(buf), &lower.dhcp, decision_);
+    } else {
+      ps.port.macvlan()->receive(frame, is_gso(buf), burst, decision_);
+    }
     if (decision_.drop != core::DropReason::kNone) {
       lower.counters.drop(decision_.drop, true);
     }
@@ -197,12 +201,25 @@ void Datapath::on_upper(const Snapshot&, const PortSnapshot& ps, std::uint32_t i
     up.counters.tx_packets.add();
     up.counters.tx_bytes.add(frame.size());
     decision_.clear();
-    ps.port.transmit(index, frame, is_gso(buf.data()), burst, decision_);
+    if (const auto* iv = ps.port.ipvlan()) {
+      if (iv->mode() == core::IpvlanMode::kL2) {
+        // subnic's DHCP demultiplexing: remember who asked, to hand the reply back to it.
+        if (const auto d = core::parse_dhcp(frame); d && d->op == 1) {
+          ps.lower->dhcp.learn(*d, iv->uppers()[index].id);
+        }
+      }
+      iv->transmit(index, frame, is_gso(buf.data()), decision_);
+    } else {
+      ps.port.macvlan()->transmit(index, frame, is_gso(buf.data()), burst, decision_);
+    }
     if (decision_.drop != core::DropReason::kNone) {
       up.counters.drop(decision_.drop, false);
       continue;
     }
     deliver(ps, decision_, buf.data(), len);
+    if (decision_.to_host_route && !route(ps, buf.data(), len)) {
+      up.counters.drop(core::DropReason::kRouteFailed, false);
+    }
     if (decision_.to_wire) {
       wire_.emplace_back(buf.data(), len);
       wire_sender_.push_back(index);
@@ -223,7 +240,7 @@ void Datapath::deliver(const PortSnapshot& ps, const core::Decision& d, std::uin
     }
     if (del.rewrite_dst) {
       // Passthru: every unicast is "for this host" (only one delivery, so in place).
-      const auto& mac = ps.port.uppers()[del.upper].mac;
+      const auto mac = ps.port.mac(del.upper);
       std::memcpy(buf + io::kVnetHdrLen, mac.bytes.data(), 6);
     }
     const auto st = up.tap.write({buf, len});
@@ -237,6 +254,29 @@ void Datapath::deliver(const PortSnapshot& ps, const core::Decision& d, std::uin
       up.counters.rx_multicast.add();
     }
   }
+}
+
+bool Datapath::route(const PortSnapshot& ps, std::uint8_t* buf, std::size_t len) {
+  auto& lower = *ps.lower;
+  if (!lower.route || len < io::kVnetHdrLen + core::kEthHeaderLen) {
+    return false;
+  }
+  io::VnetHdr h;
+  std::memcpy(&h, buf, sizeof h);
+  if ((h.gso_type & ~io::kVnetGsoEcn) != io::kVnetGsoNone) {
+    return false;  // ipvlan l3 TAPs have no TSO offload, so their stack never sends these
+  }
+  std::span<std::uint8_t> frame{buf + io::kVnetHdrLen, len - io::kVnetHdrLen};
+  if ((h.flags & io::kVnetFNeedsCsum) != 0) {
+    io::complete_checksum(frame, h.csum_start, h.csum_offset);
+  }
+  const auto st = lower.route->send(frame.subspan(core::kEthHeaderLen));
+  if (!st) {
+    return false;
+  }
+  lower.counters.tx_packets.add();
+  lower.counters.tx_bytes.add(frame.size());
+  return true;
 }
 
 void Datapath::flush_wire(const PortSnapshot& ps) {

@@ -1,7 +1,7 @@
 // The datapath thread: reads bursts from lowers and TAP uppers, asks the core, writes the copies.
 //
 // Contract: the control thread builds an immutable Snapshot (ports, their lower socket, their
-// uppers' TAPs, all index-aligned with core::MacvlanPort::uppers()) and publishes it; the
+// uppers' TAPs, all index-aligned with the port's uppers()) and publishes it; the
 // datapath thread loads it once per wakeup, never per frame, and takes no lock. File
 // descriptors are owned by shared objects that every snapshot referencing them keeps alive,
 // so an fd is closed only after the datapath has let go of the last snapshot that used it.
@@ -10,13 +10,16 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
-#include "core/macvlan.hpp"
+#include "core/dhcp.hpp"
 #include "daemon/counters.hpp"
+#include "daemon/port.hpp"
 #include "io/af_packet.hpp"
+#include "io/raw_ip.hpp"
 #include "io/tap.hpp"
 #include "sys/unique_fd.hpp"
 
@@ -37,10 +40,16 @@ struct LowerIo {
   io::PacketSocket sock;
   DeviceCounters counters;
   std::atomic<bool> broken{false};
+  /// ipvlan lowers: the lower namespace's IP output, forced out of the lower (l3/l3s routing,
+  /// l2 frames for the lower's own stack). Opened by the control thread before the first
+  /// snapshot that uses it.
+  std::optional<io::RawIpSocket> route;
+  /// ipvlan l2: which upper sent which DHCP request. Touched by the datapath thread only.
+  core::DhcpTable dhcp;
 };
 
 struct PortSnapshot {
-  core::MacvlanPort port;
+  Port port;
   std::shared_ptr<LowerIo> lower;
   std::vector<std::shared_ptr<UpperIo>> uppers;  // index-aligned with port.uppers()
 };
@@ -82,6 +91,9 @@ class Datapath {
   void on_upper(const Snapshot& snap, const PortSnapshot& ps, std::uint32_t index);
   /// Writes every copy `d` delivers (buf = vnet header + frame, len bytes) and counts them.
   void deliver(const PortSnapshot& ps, const core::Decision& d, std::uint8_t* buf, std::size_t len);
+  /// Hands the IP packet in `buf` (vnet header + frame) to the lower namespace's IP output;
+  /// completes a partial checksum first. False when it could not be sent.
+  bool route(const PortSnapshot& ps, std::uint8_t* buf, std::size_t len);
   void flush_wire(const PortSnapshot& ps);
 
   sys::UniqueFd epoll_;
