@@ -1112,6 +1112,47 @@ void Daemon::sync_addresses(Upper& u, Lower& l, std::uint32_t idx) {
   if (known == *addrs) {
     return;  // the periodic resync: nothing changed
   }
+  // An EUI-64 link-local address from the shared MAC, made before subnic could ask for random
+  // generation (the upper came up in its new namespace at once): replace it with a random one
+  // rather than leave two uppers with the same link-local address (§13).
+  const core::Mac mac = l.port.mac(idx);
+  const core::IpAddr eui64 = [&] {
+    core::IpAddr a;
+    a.bytes = {0xfe,
+               0x80,
+               0,
+               0,
+               0,
+               0,
+               0,
+               0,
+               static_cast<std::uint8_t>(mac.bytes[0] ^ 0x02),
+               mac.bytes[1],
+               mac.bytes[2],
+               0xff,
+               0xfe,
+               mac.bytes[3],
+               mac.bytes[4],
+               mac.bytes[5]};
+    return a;
+  }();
+  if (std::binary_search(addrs->begin(), addrs->end(), eui64) && iv.owner(eui64) &&
+      iv.uppers()[*iv.owner(eui64)].id != u.id) {
+    auto& nl = netns_.at(u.ns)->nl;
+    static std::mt19937_64 rng{std::random_device{}()};
+    core::IpAddr fresh = eui64;
+    const std::uint64_t r = rng();
+    for (int i = 0; i < 8; ++i) {
+      fresh.bytes[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(r >> (8 * i));
+    }
+    fresh.bytes[8] &= 0xfd;  // RFC 4291 Appendix A: "u" bit 0, not a universal identifier
+    if (nl.add_addr(u.ifindex, fresh, 64) && nl.del_addr(u.ifindex, eui64, 64)) {
+      spdlog::info("{}: link-local {} replaced by {} (another upper has it)", u.name,
+                   eui64.to_string(), fresh.to_string());
+      std::replace(addrs->begin(), addrs->end(), eui64, fresh);
+      std::sort(addrs->begin(), addrs->end());
+    }
+  }
   const auto conflicts = iv.set_addresses(idx, *addrs);
   if (conflicts > 0) {
     // The kernel refuses such an `ip addr add` with EADDRINUSE; subnic cannot veto it.

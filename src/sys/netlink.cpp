@@ -142,6 +142,24 @@ nlmsghdr* build_dump_addrs(std::span<std::uint8_t> buf, int ifindex) {
   return nlh;
 }
 
+nlmsghdr* build_addr(std::span<std::uint8_t> buf, bool add, int ifindex, const core::IpAddr& a,
+                     std::uint8_t prefixlen) {
+  std::memset(buf.data(), 0, std::min(buf.size(), kRequestBufSize));
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+  nlh->nlmsg_type = add ? RTM_NEWADDR : RTM_DELADDR;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_EXCL : 0);
+  auto* ifa = static_cast<ifaddrmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifaddrmsg)));
+  const bool v4 = a.v4();
+  ifa->ifa_family = v4 ? AF_INET : AF_INET6;
+  ifa->ifa_prefixlen = prefixlen;
+  ifa->ifa_index = static_cast<std::uint32_t>(ifindex);
+  const std::uint8_t* bytes = a.bytes.data() + (v4 ? 12 : 0);
+  const std::size_t n = v4 ? 4 : 16;
+  mnl_attr_put(nlh, IFA_LOCAL, n, bytes);
+  mnl_attr_put(nlh, IFA_ADDRESS, n, bytes);
+  return nlh;
+}
+
 std::optional<AddrInfo> parse_addr(const nlmsghdr* nlh) {
   if (nlh->nlmsg_type != RTM_NEWADDR && nlh->nlmsg_type != RTM_DELADDR) {
     return std::nullopt;
@@ -451,6 +469,16 @@ Status Netlink::set_allmulti(int ifindex, bool on) {
 }
 Status Netlink::set_noarp(int ifindex, bool on) {
   return change_link(LinkChange{.ifindex = ifindex, .noarp = on});
+}
+
+Status Netlink::add_addr(int ifindex, const core::IpAddr& a, std::uint8_t prefixlen) {
+  std::array<std::uint8_t, nlmsg::kRequestBufSize> req{};
+  return transact(nlmsg::build_addr(req, true, ifindex, a, prefixlen), nullptr, nullptr);
+}
+
+Status Netlink::del_addr(int ifindex, const core::IpAddr& a, std::uint8_t prefixlen) {
+  std::array<std::uint8_t, nlmsg::kRequestBufSize> req{};
+  return transact(nlmsg::build_addr(req, false, ifindex, a, prefixlen), nullptr, nullptr);
 }
 
 Status Netlink::del_link(int ifindex) {

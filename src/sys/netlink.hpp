@@ -159,6 +159,13 @@ class Netlink {
   /// rule applies to every neighbour at once. The kernel's ipvlan sets it on
   /// every upper of an l3/l3s port (ipvlan_set_port_mode). ENODEV if there is no such device.
   Status set_noarp(int ifindex, bool on);
+  /// RTM_NEWADDR (`ip addr add A/PREFIXLEN dev X`): IFA_LOCAL = IFA_ADDRESS = `a`. EEXIST if
+  /// the device has it already; EADDRNOTAVAIL/EINVAL as the kernel answers (inet_rtm_newaddr,
+  /// inet6_rtm_newaddr).
+  Status add_addr(int ifindex, const core::IpAddr& a, std::uint8_t prefixlen);
+  /// RTM_DELADDR (`ip addr del A/PREFIXLEN dev X`). EADDRNOTAVAIL if the device has no such
+  /// address.
+  Status del_addr(int ifindex, const core::IpAddr& a, std::uint8_t prefixlen);
   /// RTM_DELLINK.
   Status del_link(int ifindex);
 
@@ -249,6 +256,9 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* nlh);
 /// Decodes an RTM_NEWADDR/RTM_DELADDR message of family AF_INET or AF_INET6: the address is
 /// IFA_LOCAL if present, else IFA_ADDRESS (4 or 16 bytes). nullopt if it is another message or
 /// family, too short, or carries neither attribute at the family's length.
+/// RTM_NEWADDR (add) or RTM_DELADDR with IFA_LOCAL and IFA_ADDRESS set to `a`.
+nlmsghdr* build_addr(std::span<std::uint8_t> buf, bool add, int ifindex, const core::IpAddr& a,
+                     std::uint8_t prefixlen);
 std::optional<AddrInfo> parse_addr(const nlmsghdr* nlh);
 
 }  // namespace nlmsg
