@@ -5,9 +5,10 @@ pkgs=(
   # build
   cmake ninja-build g++ pkg-config clang-format
   libfmt-dev libspdlog-dev nlohmann-json3-dev libexpected-dev libcli11-dev libmnl-dev
+  libnftables-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  # lab: namespaces, probes, DHCP, captures
-  iproute2 iputils-ping dnsmasq-base busybox tcpdump procps python3 kmod
+  # lab: namespaces, probes, DHCP, captures, netfilter counters (ipvlan lab)
+  iproute2 iputils-ping dnsmasq-base busybox tcpdump procps python3 kmod nftables
 )
 missing=()
 for p in "${pkgs[@]}"; do

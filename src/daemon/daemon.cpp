@@ -313,8 +313,10 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
   }
   auto sock = io::PacketSocket::open(li.ifindex);
   std::optional<Result<io::RawIpSocket>> route;
+  std::optional<Result<sys::IngressSteer>> steer;
   if (kind == "ipvlan") {
     route = io::RawIpSocket::open(li.ifindex);
+    steer = sys::IngressSteer::open(li.name, li.ifindex);
   }
   if (auto st = guard->leave(); !st) {
     return tl::unexpected{st.error()};
@@ -334,9 +336,14 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
           std::move(port),
           std::make_shared<LowerIo>(std::move(*sock)),
           {},
+          {},
+          false,
           {}};
   if (route) {
     l.io->route.emplace(std::move(**route));
+  }
+  if (steer && *steer) {
+    l.steer.emplace(std::move(**steer));
   }
   if (auto st = datapath_.watch(l.key, l.io->sock.fd()); !st) {
     return tl::unexpected{st.error()};
@@ -858,11 +865,11 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
       ext["address_conflicts_seen"] = cfg.conflicts_seen;
       ext["dev_id"] = cfg.dev_id;
       dev.push_back("lower-taps: frames between uppers are not seen by the lower's packet sockets");
-      if (iv.mode() != core::IpvlanMode::kL3S) {
+      if (iv.mode() != core::IpvlanMode::kL3S && (!l.steer || l.steer_failed)) {
         dev.push_back(
             "consume: frames for an upper's address also reach the lower's own stack "
-            "(keep forwarding off there)");
-      } else {
+            "(no nftables ingress hook; keep forwarding off there)");
+      } else if (iv.mode() == core::IpvlanMode::kL3S) {
         dev.push_back(
             "l3s: traffic to the uppers crosses the lower namespace's PREROUTING hooks but not "
             "its INPUT hooks");
@@ -1235,9 +1242,36 @@ void Daemon::on_monitor(Netns& ns) {
 
 // ---- publishing and state ------------------------------------------------------------------
 
+void Daemon::apply_steer(Lower& l) {
+  const auto* iv = l.port.ipvlan();
+  if (iv == nullptr || !l.steer) {
+    return;
+  }
+  sys::SteerRules r;
+  r.unicast_only = iv->mode() == core::IpvlanMode::kL2;
+  if (iv->mode() != core::IpvlanMode::kL3S) {
+    for (const auto& u : iv->uppers()) {
+      if (u.up) {
+        r.addrs.insert(r.addrs.end(), u.addrs.begin(), u.addrs.end());
+      }
+    }
+  }
+  std::sort(r.addrs.begin(), r.addrs.end());
+  if (auto st = l.steer->apply(r); !st) {
+    if (!l.steer_failed) {
+      spdlog::warn("{}: frames for uppers will also reach its own stack: {}", l.ifname,
+                   st.error().message);
+    }
+    l.steer_failed = true;
+  } else {
+    l.steer_failed = false;
+  }
+}
+
 void Daemon::publish() {
   auto snap = std::make_shared<Snapshot>();
   for (auto& [key, l] : lowers_) {
+    apply_steer(l);
     PortSnapshot ps{l.port, l.io, {}};
     for (const auto id : l.upper_ids) {
       ps.uppers.push_back(uppers_.at(id).io);

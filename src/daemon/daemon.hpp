@@ -23,6 +23,7 @@
 #include "daemon/port.hpp"
 #include "sys/netlink.hpp"
 #include "sys/netns.hpp"
+#include "sys/steer.hpp"
 #include "sys/unique_fd.hpp"
 
 namespace subnic::daemon {
@@ -67,6 +68,9 @@ class Daemon {
     Port port;
     std::shared_ptr<LowerIo> io;
     core::LowerFilter applied;
+    /// ipvlan: the lower's ingress table dropping what the kernel's rx handler consumes.
+    std::optional<sys::IngressSteer> steer;
+    bool steer_failed = false;
     std::vector<std::uint64_t> upper_ids;  // index-aligned with port.uppers()
   };
   struct Upper {
@@ -117,6 +121,9 @@ class Daemon {
   void apply_ipvlan_mode(Lower& l);
   /// ipvlan: the upper's addresses as its namespace has them now (address ownership).
   void sync_addresses(Upper& u, Lower& l, std::uint32_t idx);
+  /// ipvlan: makes the lower's ingress table drop frames for the UP uppers' addresses (l2:
+  /// unicast only; l3: all; l3s: none, the lower's stack delivers them in the kernel).
+  void apply_steer(Lower& l);
 
   // Publishing and state.
   void publish();
