@@ -18,6 +18,14 @@ bool contains_sorted(const std::vector<Mac>& v, const Mac& m) {
   return std::binary_search(v.begin(), v.end(), m);
 }
 
+std::uint64_t load_be64(const std::uint8_t* p) {
+  std::uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) {
+    v = (v << 8) | p[i];
+  }
+  return v;
+}
+
 bool all_zero(const std::uint8_t* p, std::size_t n) {
   return std::all_of(p, p + n, [](std::uint8_t b) { return b == 0; });
 }
@@ -296,10 +304,12 @@ void IpvlanPort::rebuild() {
     }
     up_order_.push_back(i);
     for (const auto& a : uppers_[i].addrs) {
-      up_addrs_.emplace_back(a, i);
+      up_addrs_.push_back(AddrKey{load_be64(a.bytes.data()), load_be64(a.bytes.data() + 8), i});
     }
   }
-  std::sort(up_addrs_.begin(), up_addrs_.end());
+  std::sort(up_addrs_.begin(), up_addrs_.end(), [](const AddrKey& x, const AddrKey& y) {
+    return x.hi != y.hi ? x.hi < y.hi : x.lo < y.lo;
+  });
 }
 
 // ---- inspection ----------------------------------------------------------------------------
@@ -314,10 +324,13 @@ std::optional<std::uint32_t> IpvlanPort::find(std::uint64_t id) const {
 }
 
 std::optional<std::uint32_t> IpvlanPort::owner_by_key(const IpAddr& a) const {
-  auto it = std::lower_bound(up_addrs_.begin(), up_addrs_.end(), a,
-                             [](const auto& e, const IpAddr& k) { return e.first < k; });
-  if (it != up_addrs_.end() && it->first == a) {
-    return it->second;
+  const std::uint64_t hi = load_be64(a.bytes.data());
+  const std::uint64_t lo = load_be64(a.bytes.data() + 8);
+  auto it = std::lower_bound(up_addrs_.begin(), up_addrs_.end(), 0, [&](const AddrKey& e, int) {
+    return e.hi != hi ? e.hi < hi : e.lo < lo;
+  });
+  if (it != up_addrs_.end() && it->hi == hi && it->lo == lo) {
+    return it->upper;
   }
   return std::nullopt;
 }

@@ -166,8 +166,14 @@ class IpvlanPort {
   std::uint16_t next_dev_id_ = 1;
   std::vector<IpvlanUpper> uppers_;
 
-  // Derived by rebuild(): (address, upper index) of UP uppers, sorted by address.
-  std::vector<std::pair<IpAddr, std::uint32_t>> up_addrs_;
+  // Derived by rebuild(): the UP uppers' addresses as two big-endian 64-bit halves (so integer
+  // order is address order) with the owner's index, sorted: the kernel's address hash.
+  struct AddrKey {
+    std::uint64_t hi = 0;
+    std::uint64_t lo = 0;
+    std::uint32_t upper = 0;
+  };
+  std::vector<AddrKey> up_addrs_;
   std::vector<std::uint32_t> up_order_;
 };
 
