@@ -20,7 +20,7 @@ enum class DropReason : std::uint8_t {
   kPrivate,      // ipvlan private: unicast between uppers (ipvlan_xmit_mode_l2/_l3)
   kNotRoutable,  // ipvlan l3/l3s: not IPv4/IPv6, ARP, or broadcast/multicast (process_outbound)
   kPause,        // ipvlan: group frame with EtherType 0x8808 (ipvlan_multicast_enqueue)
-  kNoInject,     // ipvlan l2: non-IP frame for the lower's own stack; subnic cannot inject it
+  kNoInject,     // ipvlan l2: non-IP, non-ARP frame for the lower's own stack: not injectable
   kRouteFailed,  // the lower namespace refused the routed packet (no route, sendto error)
   kCount,
 };

@@ -468,6 +468,10 @@ void IpvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Decis
         out.to_host_route = true;
         return;
       }
+      if (eth->ethertype == kEthPArp) {
+        out.to_host_neigh = true;  // what arp_process would learn from it
+        return;
+      }
       out.drop = DropReason::kNoInject;
       return;
     }
@@ -508,6 +512,16 @@ void IpvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Decis
   if (eth->dst.is_group() || (eth->ethertype != kEthPIpv4 && eth->ethertype != kEthPIpv6)) {
     out.drop = DropReason::kNotRoutable;
     return;
+  }
+  // ipvlan_process_v4_outbound accepts unicast and local routes only: a multicast or limited
+  // broadcast destination is dropped here; a subnet broadcast is refused by the route lookup.
+  if (eth->ethertype == kEthPIpv4 && frame.size() >= eth->payload_offset + kIpv4HeaderMin) {
+    const std::uint8_t* dst = frame.bytes().data() + eth->payload_offset + 16;
+    const bool limited = dst[0] == 255 && dst[1] == 255 && dst[2] == 255 && dst[3] == 255;
+    if ((dst[0] & 0xf0) == 0xe0 || limited) {
+      out.drop = DropReason::kNotRoutable;
+      return;
+    }
   }
   out.to_host_route = true;
 }

@@ -79,7 +79,6 @@ struct MacvlanUpper {
   bool accepts_group(const Mac& dst) const;
 };
 
-
 class MacvlanPort {
  public:
   explicit MacvlanPort(LowerState lower) : lower_{lower} {}

@@ -47,6 +47,9 @@ struct Decision {
   /// output as a locally sent packet forced out of the lower: ipvlan l3/l3s outbound
   /// (ipvlan_process_outbound), and ipvlan l2 frames for the lower's own stack.
   bool to_host_route = false;
+  /// An ARP frame for the lower's own stack (ipvlan l2): subnic cannot inject it, so the
+  /// datapath applies what arp_process would learn from it — the sender's neighbour entry.
+  bool to_host_neigh = false;
   DropReason drop = DropReason::kNone;  // the whole frame was dropped for this reason
 
   void clear() {
@@ -55,6 +58,7 @@ struct Decision {
     to_lower_host = false;
     consumed = false;
     to_host_route = false;
+    to_host_neigh = false;
     drop = DropReason::kNone;
   }
 };

@@ -314,9 +314,11 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
   auto sock = io::PacketSocket::open(li.ifindex);
   std::optional<Result<io::RawIpSocket>> route;
   std::optional<Result<sys::IngressSteer>> steer;
+  std::optional<Result<sys::Netlink>> neigh;
   if (kind == "ipvlan") {
     route = io::RawIpSocket::open(li.ifindex);
     steer = sys::IngressSteer::open(li.name, li.ifindex);
+    neigh = sys::Netlink::open();
   }
   if (auto st = guard->leave(); !st) {
     return tl::unexpected{st.error()};
@@ -344,6 +346,9 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
   }
   if (steer && *steer) {
     l.steer.emplace(std::move(**steer));
+  }
+  if (neigh && *neigh) {
+    l.io->neigh.emplace(std::move(**neigh));
   }
   if (auto st = datapath_.watch(l.key, l.io->sock.fd()); !st) {
     return tl::unexpected{st.error()};
@@ -879,8 +884,8 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
           "first owner keeps it (address_conflicts)");
       if (iv.mode() == core::IpvlanMode::kL2) {
         dev.push_back(
-            "l2: IP frames for the lower's own stack enter it through its IP output; other "
-            "frames for it are dropped (no_inject)");
+            "l2: IP frames for the lower's own stack enter it through its IP output, ARP "
+            "becomes a neighbour update, other frames for it are dropped (no_inject)");
       }
       dev.push_back("link-local: IPv6 link-local addresses are random, not EUI-64 with dev_id");
     }

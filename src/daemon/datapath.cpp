@@ -220,6 +220,9 @@ void Datapath::on_upper(const Snapshot&, const PortSnapshot& ps, std::uint32_t i
     if (decision_.to_host_route && !route(ps, buf.data(), len)) {
       up.counters.drop(core::DropReason::kRouteFailed, false);
     }
+    if (decision_.to_host_neigh) {
+      learn_neigh(ps, frame);
+    }
     if (decision_.to_wire) {
       wire_.emplace_back(buf.data(), len);
       wire_sender_.push_back(index);
@@ -277,6 +280,23 @@ bool Datapath::route(const PortSnapshot& ps, std::uint8_t* buf, std::size_t len)
   lower.counters.tx_packets.add();
   lower.counters.tx_bytes.add(frame.size());
   return true;
+}
+
+void Datapath::learn_neigh(const PortSnapshot& ps, core::FrameView frame) {
+  auto& lower = *ps.lower;
+  const auto b = frame.bytes();
+  // Ethernet/IPv4 ARP after a 14-byte header: op at 6, sender MAC at 8, sender IP at 14.
+  constexpr std::size_t kArp = core::kEthHeaderLen;
+  if (!lower.neigh || !lower.route || b.size() < kArp + 28 || core::load_be16(&b[kArp]) != 1 ||
+      core::load_be16(&b[kArp + 2]) != core::kEthPIpv4 || b[kArp + 4] != 6 || b[kArp + 5] != 4) {
+    return;
+  }
+  const std::uint16_t op = core::load_be16(&b[kArp + 6]);
+  constexpr std::uint16_t kNudReachable = 0x02;
+  constexpr std::uint16_t kNudStale = 0x04;
+  (void)lower.neigh->set_neigh(lower.route->ifindex(), core::IpAddr::from_v4(&b[kArp + 14]),
+                               core::Mac::from_bytes(&b[kArp + 8]),
+                               op == 2 ? kNudReachable : kNudStale, false);
 }
 
 void Datapath::flush_wire(const PortSnapshot& ps) {

@@ -21,6 +21,7 @@
 #include "io/af_packet.hpp"
 #include "io/raw_ip.hpp"
 #include "io/tap.hpp"
+#include "sys/netlink.hpp"
 #include "sys/unique_fd.hpp"
 
 namespace subnic::daemon {
@@ -46,6 +47,9 @@ struct LowerIo {
   std::optional<io::RawIpSocket> route;
   /// ipvlan l2: which upper sent which DHCP request. Touched by the datapath thread only.
   core::DhcpTable dhcp;
+  /// ipvlan l2: rtnetlink in the lower's namespace, for ARP the lower's stack should learn
+  /// from (Decision::to_host_neigh). Used by the datapath thread only.
+  std::optional<sys::Netlink> neigh;
 };
 
 struct PortSnapshot {
@@ -94,6 +98,9 @@ class Datapath {
   /// Hands the IP packet in `buf` (vnet header + frame) to the lower namespace's IP output;
   /// completes a partial checksum first. False when it could not be sent.
   bool route(const PortSnapshot& ps, std::uint8_t* buf, std::size_t len);
+  /// Applies an ARP frame for the lower's stack as arp_process would: the sender's existing
+  /// neighbour entry on the lower becomes REACHABLE (reply) or STALE (request) with its MAC.
+  void learn_neigh(const PortSnapshot& ps, core::FrameView frame);
   void flush_wire(const PortSnapshot& ps);
 
   sys::UniqueFd epoll_;

@@ -33,14 +33,8 @@ Result<sys::UniqueFd> open_raw(int family, int ifindex) {
   if (::setsockopt(fd.get(), SOL_SOCKET, SO_BINDTOIFINDEX, &ifindex, sizeof ifindex) < 0) {
     return sys::sys_error(std::string{"SO_BINDTOIFINDEX "} + std::to_string(ifindex));
   }
-  if (family == AF_INET) {
-    // ipvlan's ip_local_out sends to a broadcast route without asking; raw_sendmsg refuses
-    // (EACCES) unless SO_BROADCAST is set.
-    const int on = 1;
-    if (::setsockopt(fd.get(), SOL_SOCKET, SO_BROADCAST, &on, sizeof on) < 0) {
-      return sys::sys_error("SO_BROADCAST");
-    }
-  }
+  // No SO_BROADCAST: raw_sendmsg then refuses a broadcast route (EACCES), as
+  // ipvlan_process_v4_outbound drops every route that is neither unicast nor local.
   return fd;
 }
 

@@ -15,9 +15,8 @@
 // Differences from ipvlan (what raw_send_hdrinc does to the header): IPv4 tot_len is set to the
 // length sent, the header checksum is recomputed, and an id of 0 on a packet without DF is
 // replaced by a fresh one (ip_select_ident). Packets above the device MTU fail with EMSGSIZE
-// where ipvlan's ip_local_out would fragment an IPv4 packet without DF. IPv4 broadcast
-// destinations need SO_BROADCAST on a raw socket (raw_sendmsg: EACCES without it), which
-// open() sets, since ipvlan's path has no such check.
+// where ipvlan's ip_local_out would fragment an IPv4 packet without DF. A broadcast route fails
+// with EACCES (no SO_BROADCAST), as ipvlan drops every route that is neither unicast nor local.
 #pragma once
 
 #include <cstdint>

@@ -6,6 +6,7 @@
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -157,6 +158,22 @@ nlmsghdr* build_addr(std::span<std::uint8_t> buf, bool add, int ifindex, const c
   const std::size_t n = v4 ? 4 : 16;
   mnl_attr_put(nlh, IFA_LOCAL, n, bytes);
   mnl_attr_put(nlh, IFA_ADDRESS, n, bytes);
+  return nlh;
+}
+
+nlmsghdr* build_neigh(std::span<std::uint8_t> buf, int ifindex, const core::IpAddr& ip,
+                      const core::Mac& mac, std::uint16_t state, bool create) {
+  std::memset(buf.data(), 0, std::min(buf.size(), kRequestBufSize));
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf.data());
+  nlh->nlmsg_type = RTM_NEWNEIGH;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_REPLACE | (create ? NLM_F_CREATE : 0);
+  auto* nd = static_cast<ndmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ndmsg)));
+  const bool v4 = ip.v4();
+  nd->ndm_family = v4 ? AF_INET : AF_INET6;
+  nd->ndm_ifindex = ifindex;
+  nd->ndm_state = state;
+  mnl_attr_put(nlh, NDA_DST, v4 ? 4 : 16, ip.bytes.data() + (v4 ? 12 : 0));
+  mnl_attr_put(nlh, NDA_LLADDR, 6, mac.bytes.data());
   return nlh;
 }
 
@@ -479,6 +496,12 @@ Status Netlink::add_addr(int ifindex, const core::IpAddr& a, std::uint8_t prefix
 Status Netlink::del_addr(int ifindex, const core::IpAddr& a, std::uint8_t prefixlen) {
   std::array<std::uint8_t, nlmsg::kRequestBufSize> req{};
   return transact(nlmsg::build_addr(req, false, ifindex, a, prefixlen), nullptr, nullptr);
+}
+
+Status Netlink::set_neigh(int ifindex, const core::IpAddr& ip, const core::Mac& mac,
+                          std::uint16_t state, bool create) {
+  std::array<std::uint8_t, nlmsg::kRequestBufSize> req{};
+  return transact(nlmsg::build_neigh(req, ifindex, ip, mac, state, create), nullptr, nullptr);
 }
 
 Status Netlink::del_link(int ifindex) {

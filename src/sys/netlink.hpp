@@ -166,6 +166,11 @@ class Netlink {
   /// RTM_DELADDR (`ip addr del A/PREFIXLEN dev X`). EADDRNOTAVAIL if the device has no such
   /// address.
   Status del_addr(int ifindex, const core::IpAddr& a, std::uint8_t prefixlen);
+  /// RTM_NEWNEIGH with NLM_F_REPLACE (`ip neigh replace IP lladdr MAC nud STATE dev X`), and
+  /// NLM_F_CREATE when `create`. `state` is NUD_* (linux/neighbour.h: REACHABLE 0x02, STALE
+  /// 0x04). Without `create`, ENOENT when the device has no entry for `ip`.
+  Status set_neigh(int ifindex, const core::IpAddr& ip, const core::Mac& mac, std::uint16_t state,
+                   bool create);
   /// RTM_DELLINK.
   Status del_link(int ifindex);
 
@@ -259,6 +264,9 @@ std::optional<LinkInfo> parse_link(const nlmsghdr* nlh);
 /// RTM_NEWADDR (add) or RTM_DELADDR with IFA_LOCAL and IFA_ADDRESS set to `a`.
 nlmsghdr* build_addr(std::span<std::uint8_t> buf, bool add, int ifindex, const core::IpAddr& a,
                      std::uint8_t prefixlen);
+/// RTM_NEWNEIGH (replace; create when asked) for `ip` -> `mac` in NUD `state`.
+nlmsghdr* build_neigh(std::span<std::uint8_t> buf, int ifindex, const core::IpAddr& ip,
+                      const core::Mac& mac, std::uint16_t state, bool create);
 std::optional<AddrInfo> parse_addr(const nlmsghdr* nlh);
 
 }  // namespace nlmsg

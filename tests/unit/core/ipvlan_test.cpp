@@ -395,8 +395,9 @@ TEST(Ipvlan, T_IV_06_L2SlaveToMasterHost) {
   EXPECT_TRUE(d.to_host_route);
 }
 
-// §3.3: dst == src, no slave owns the key, not IP (no L3 header, or ARP): the kernel hands it
-// to the master's stack (dev_forward_skb); subnic cannot inject it and counts kNoInject.
+// §3.3: dst == src, no slave owns the key, not IP: the kernel hands it to the master's stack
+// (dev_forward_skb). subnic cannot inject it: an ARP becomes the neighbour update arp_process
+// would make (to_host_neigh); anything else is counted kNoInject.
 TEST(Ipvlan, Sec3_3_L2NonIpForMasterHostIsNoInject) {
   auto l = topo(IpvlanMode::kL2);
   auto d = l.tx("A", raw(kLowerMac, kLowerMac, kLocalExperimental));
@@ -404,7 +405,9 @@ TEST(Ipvlan, Sec3_3_L2NonIpForMasterHostIsNoInject) {
   EXPECT_FALSE(d.to_wire);
   EXPECT_TRUE(d.deliveries.empty());
   d = l.tx("A", arp_reply(kLowerMac, "10.0.0.1", kLowerMac, kHost));
-  EXPECT_EQ(d.drop, DropReason::kNoInject);
+  EXPECT_EQ(d.drop, DropReason::kNone);
+  EXPECT_TRUE(d.to_host_neigh);
+  EXPECT_FALSE(d.to_host_route);
   EXPECT_FALSE(d.to_wire);
   // An ARP keyed to an UP slave is delivered locally, like IP.
   d = l.tx("A", arp_reply(kLowerMac, "10.0.0.1", kLowerMac, "10.0.0.3"));
@@ -476,6 +479,13 @@ TEST(Ipvlan, T_IV_07_L3BridgeLocalNoBroadcast) {
     EXPECT_TRUE(d.deliveries.empty());
     EXPECT_FALSE(d.to_wire);
     EXPECT_FALSE(d.to_host_route);
+  }
+  // A NOARP upper sends group IP destinations to its own MAC: ipvlan_process_v4_outbound
+  // refuses the multicast and limited-broadcast routes (neither unicast nor local).
+  for (const auto* dst : {"255.255.255.255", "239.1.1.1"}) {
+    d = l.tx("A", udp4(kLowerMac, kLowerMac, "10.0.0.1", dst));
+    EXPECT_EQ(d.drop, DropReason::kNotRoutable) << dst;
+    EXPECT_FALSE(d.to_host_route) << dst;
   }
 }
 
