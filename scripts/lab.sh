@@ -52,8 +52,16 @@ dhcp_server_start() {
   PIDS+=($!)
 }
 
+# A second lower: veth "$1" in namespace "host", its peer "sw-$1" a port of the switch.
+lower_add() {
+  ip -n "$P"sw link add "sw-$1" type veth peer name "$1" netns "$P"host
+  ip -n "$P"sw link set "sw-$1" master sw up
+  ip -n "$P"host link set "$1" up
+}
+
 # Asks for a lease on device $2 in namespace $1 (busybox udhcpc, 5 tries of 1 s) and puts the
-# address on the device; prints udhcpc's output.
+# address on the device; prints udhcpc's output. Further arguments go to udhcpc (e.g.
+# `-x 0x3d:01...` for a client identifier of its own).
 dhcp_lease() {
   if [[ ! -x $TMP/udhcpc.sh ]]; then
     cat >"$TMP/udhcpc.sh" <<'EOS'
@@ -64,7 +72,27 @@ esac
 EOS
     chmod +x "$TMP/udhcpc.sh"
   fi
-  in_ns "$1" busybox udhcpc -i "$2" -n -q -t 5 -T 1 -s "$TMP/udhcpc.sh" 2>&1
+  in_ns "$1" busybox udhcpc -i "$2" -n -q -t 5 -T 1 -s "$TMP/udhcpc.sh" "${@:3}" 2>&1
+}
+
+# ipvlan: waits (at most 3 s) until subnicd lists address $2 as owned by upper $1 (it learns
+# addresses from each upper's namespace); fails the script otherwise.
+wait_upper_addr() {
+  local i
+  for i in $(seq 30); do
+    sn -j -d link show "$1" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)
+v = v[0] if isinstance(v, list) else v
+sys.exit(0 if sys.argv[1] in [a.split("/")[0] for a in v.get("subnic", {}).get("addresses", [])] else 1)' "$2" &&
+      return 0
+    sleep 0.1
+  done
+  fail "subnicd does not list $2 as an address of $1"
+}
+
+mac_of() {  # ns dev
+  ip -n "$P$1" -j link show "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'
 }
 
 ipv4_of() {  # ns dev

@@ -19,10 +19,17 @@ PID still belongs to the same process).
 Two backends create and configure the uppers: `kernel` (ip ... type macvlan)
 and `subnic` (subnicd in ns h, `subnic` CLI). Everything else (moving to a
 namespace, addresses, up/down, MTU, MAC) is plain `ip` for both.
+
+A lab is of one kind, `macvlan` (default) or `ipvlan` (`Lab(kind="ipvlan")`):
+the backends create `type <kind>` uppers. An ipvlan lab keeps forwarding off in
+ns h (semantics.md §13: should an AF_PACKET lower's stack see the uppers'
+unicast, it must not route it back), and on subnic `settle()` also waits until
+subnicd knows every upper's addresses.
 """
 
 import atexit
 import errno
+import ipaddress
 import json
 import os
 import secrets
@@ -67,6 +74,12 @@ class LabError(Exception):
 
 class LabSkip(Exception):
     """A prerequisite (privilege, tool, kernel feature) is missing."""
+
+
+class LabKernelLacks(LabSkip):
+    """The kernel backend was asked for a driver this kernel does not have (ipvlan on the
+    build machine): always a skip (77), also under CI=true (where ctest's `--backend auto`
+    runs such cases on subnic only)."""
 
 
 class LabInterrupted(BaseException):
@@ -207,6 +220,19 @@ def clean_stale():
         marker.unlink(missing_ok=True)
 
 
+def kernel_has(kind):
+    """Whether this kernel can create a `kind` upper (e.g. "ipvlan"): tried on a veth in a
+    namespace of a throw-away lab, removed at once."""
+    lab = Lab("kernel", kind="macvlan")
+    try:
+        ns = lab.add_ns("kp")
+        v0, v1, q = lab.prefix + "kv0", lab.prefix + "kv1", lab.prefix + "kq"
+        lab.ip(ns, "link", "add", v0, "type", "veth", "peer", "name", v1)
+        return lab.ip(ns, "link", "add", q, "link", v0, "type", kind, check=False).ok
+    finally:
+        lab.teardown()
+
+
 # ---------------------------------------------------------------- backends
 
 
@@ -227,12 +253,12 @@ class KernelBackend:
     def _ip(self, *args):
         return run(["ip", *args])
 
-    def add(self, name, lower, generic, typeargs):
+    def add(self, name, lower, generic, typeargs, kind=None):
         return self._ip("-n", self.lab.ns_h, "link", "add", name, "link", lower, *generic,
-                        "type", "macvlan", *typeargs)
+                        "type", kind or self.lab.kind, *typeargs)
 
     def set(self, name, args):
-        return self._ip("-n", self.lab.where(name), "link", "set", name, "type", "macvlan", *args)
+        return self._ip("-n", self.lab.where(name), "link", "set", name, "type", self.lab.kind, *args)
 
     def link_set(self, name, args):
         return self._ip("-n", self.lab.where(name), "link", "set", "dev", name, *args)
@@ -322,11 +348,12 @@ class SubnicBackend:
             problem += "\n--- subnicd log tail ---\n" + self.log_tail()
         return problem
 
-    def add(self, name, lower, generic, typeargs):
-        return self._cli("link", "add", name, "link", lower, *generic, "type", "macvlan", *typeargs)
+    def add(self, name, lower, generic, typeargs, kind=None):
+        return self._cli("link", "add", name, "link", lower, *generic, "type", kind or self.lab.kind,
+                         *typeargs)
 
     def set(self, name, args):
-        return self._cli("link", "set", name, "type", "macvlan", *args)
+        return self._cli("link", "set", name, "type", self.lab.kind, *args)
 
     def link_set(self, name, args):
         return self._cli("link", "set", "dev", name, *args)
@@ -364,12 +391,45 @@ class SubnicBackend:
         bad = wait_until(mismatch, lambda b: not b, SETTLE_TIMEOUT)
         if bad:
             log("subnicd's view still differs from ip's for %s" % bad)
+        if self.lab.kind == "ipvlan":
+            self.settle_addrs()
+
+    def settle_addrs(self):
+        """ipvlan: wait (bounded) until subnicd's addresses of every upper (owned and in
+        conflict, `subnic -j -d link show`) are the addresses `ip -j addr` shows on it,
+        tentative ones left out (subnicd learns them from address events)."""
+        def mismatch():
+            bad = []
+            for u in self.lab.uppers.values():
+                have, tentative = self.lab.addrs(u.name)
+                if have is None:
+                    continue
+                v = self.show(u.name)
+                if v is None:
+                    continue
+                sub = v.get("subnic") or {}
+                known = {norm_addr(a) for a in (sub.get("addresses") or []) + (sub.get("address_conflicts") or [])}
+                if known - tentative != have:
+                    bad.append(u.name)
+            return bad
+        bad = wait_until(mismatch, lambda b: not b, SETTLE_TIMEOUT, interval=0.1)
+        if bad:
+            log("subnicd's addresses still differ from ip's for %s" % bad)
 
     def settle_mcast(self):
         time.sleep(min(MCAST_SETTLE, 5.0))
 
 
 # ---------------------------------------------------------------- the lab
+
+
+def norm_addr(a):
+    """An IP address (optionally with /prefix) in canonical text form."""
+    a = str(a).split("/")[0].split("%")[0]
+    try:
+        return str(ipaddress.ip_address(a))
+    except ValueError:
+        return a
 
 
 class Upper:
@@ -381,8 +441,10 @@ class Upper:
 class Lab:
     """One instance of TOPO for one backend. Use as a context manager."""
 
-    def __init__(self, backend="kernel", subnic=None, subnicd=None):
+    def __init__(self, backend="kernel", subnic=None, subnicd=None, kind="macvlan"):
         install_handlers()
+        assert kind in ("macvlan", "ipvlan"), kind
+        self.kind = kind
         self.prefix = self._pick_prefix()
         self.ns_es = self.prefix + "es"
         self.ns_x = self.prefix + "x"
@@ -470,6 +532,25 @@ class Lab:
         v = json.loads(r.out)
         return v[0] if v else None
 
+    def addrs(self, name, ns=None):
+        """(addresses, tentative addresses) on device NAME from `ip -j addr show`, canonical
+        text without prefix; (None, None) if the device is not there."""
+        ns = ns or self.where(name)
+        r = run(["ip", "-n", ns, "-j", "addr", "show", "dev", name])
+        if not r.ok:
+            return None, None
+        try:
+            v = json.loads(r.out)
+        except ValueError:
+            return None, None
+        have, tent = set(), set()
+        for link in v:
+            for a in link.get("addr_info", []):
+                if "local" not in a:
+                    continue
+                (tent if a.get("tentative") else have).add(norm_addr(a["local"]))
+        return have, tent
+
     def macname(self, mac):
         """Symbolic name of a MAC known to the lab, so both backends compare."""
         if mac == MAC_ETH0:
@@ -511,12 +592,22 @@ class Lab:
         self.ip(h, "addr", "add", "10.0.0.254/24", "dev", self.eth0)
         self.ip(h, "addr", "add", "fd00::254/64", "dev", self.eth0, "nodad")
         self.ip(h, "link", "set", self.eth0, "up")
+        if self.kind == "ipvlan":
+            # semantics.md §13: the lower's stack sees the uppers' unicast too (AF_PACKET); with
+            # forwarding on it would route it back. Off is a new namespace's default; made sure.
+            for key in ("net.ipv4.ip_forward", "net.ipv6.conf.all.forwarding"):
+                run(["ip", "netns", "exec", h, "sysctl", "-qw", key + "=0"], check=True)
         if self.backend.name == "kernel":
-            probe = self.ip(h, "link", "add", self.prefix + "mvq", "link", self.eth0, "type", "macvlan",
-                            check=False)
+            q = self.prefix + ("mvq" if self.kind == "macvlan" else "ivq")
+            probe = self.ip(h, "link", "add", q, "link", self.eth0, "type", self.kind, check=False)
             if not probe.ok:
+                if self.kind == "ipvlan":
+                    raise LabKernelLacks(
+                        "this kernel (%s) has no ipvlan driver (`ip link add ... type ipvlan`: %s); "
+                        "the kernel backend cannot run ipvlan cases here, use --backend subnic"
+                        % (os.uname().release, probe.err.strip()))
                 raise LabSkip("kernel has no macvlan (needed as the oracle): %s" % probe.err.strip())
-            self.ip(h, "link", "del", self.prefix + "mvq")
+            self.ip(h, "link", "del", q)
         self.backend.start()
         return self
 
@@ -569,7 +660,7 @@ class Lab:
                 self.uppers[letter].mac = st["address"] if st else None
         return r
 
-    def place(self, letter, ns_short=None, ip4="auto", ip6="auto", up=True, prefix4=24):
+    def place(self, letter, ns_short=None, ip4="auto", ip6="auto", up=True, prefix4=24, prefix6=64):
         """Move upper `letter` to its namespace (default: lower-case letter),
         add addresses and set it up, with plain `ip`."""
         u = self.uppers[letter]
@@ -584,7 +675,7 @@ class Lab:
         if ip4:
             self.ip(ns, "addr", "add", "%s/%d" % (ip4, prefix4), "dev", u.name)
         if ip6:
-            self.ip(ns, "addr", "add", ip6 + "/64", "dev", u.name, "nodad")
+            self.ip(ns, "addr", "add", "%s/%d" % (ip6, prefix6), "dev", u.name, "nodad")
         u.ip4, u.ip6 = ip4, ip6
         if up:
             self.ip(ns, "link", "set", u.name, "up")
@@ -665,15 +756,16 @@ class Lab:
         r = run(args, timeout=count * 0.2 + wait + 10)
         return {"ok": " 0 received" not in r.out and "received" in r.out}
 
-    def tcp_transfer(self, src_ns, dst_ns, dst_ip, nbytes=4 << 20, port=5201):
+    def tcp_transfer(self, src_ns, dst_ns, dst_ip, nbytes=4 << 20, port=5201, timeout=20):
         """Sends `nbytes` of seeded random bytes over TCP from src_ns to dst_ip:port (a
-        listener in dst_ns) and compares SHA-256 on both ends. {"ok": same digest and length}."""
+        listener in dst_ns) and compares SHA-256 on both ends. {"ok": same digest and length}.
+        `timeout`: seconds each side waits for the connection and for each read."""
         recv = ("import hashlib,socket,sys\n"
                 "s=socket.socket(socket.AF_INET6 if ':' in sys.argv[1] else socket.AF_INET)\n"
                 "s.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\n"
-                "s.bind((sys.argv[1],int(sys.argv[2])));s.listen(1);s.settimeout(20)\n"
+                "s.bind((sys.argv[1],int(sys.argv[2])));s.listen(1);s.settimeout(float(sys.argv[3]))\n"
                 "print('ready',flush=True)\n"
-                "c,_=s.accept();c.settimeout(20);h=hashlib.sha256();n=0\n"
+                "c,_=s.accept();c.settimeout(float(sys.argv[3]));h=hashlib.sha256();n=0\n"
                 "while True:\n"
                 "  b=c.recv(1<<16)\n"
                 "  if not b: break\n"
@@ -681,18 +773,19 @@ class Lab:
                 "print(n,h.hexdigest(),flush=True)\n")
         send = ("import hashlib,random,socket,sys\n"
                 "data=random.Random(7).randbytes(int(sys.argv[3]))\n"
-                "s=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=20)\n"
+                "s=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=float(sys.argv[4]))\n"
                 "s.sendall(data);s.shutdown(socket.SHUT_WR);s.recv(1)\n"
                 "print(len(data),hashlib.sha256(data).hexdigest(),flush=True)\n")
         bind = "::" if ":" in dst_ip else "0.0.0.0"
-        rp = subprocess.Popen(["ip", "netns", "exec", dst_ns, "python3", "-c", recv, bind, str(port)],
+        rp = subprocess.Popen(["ip", "netns", "exec", dst_ns, "python3", "-c", recv, bind, str(port),
+                               str(timeout)],
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         try:
             if rp.stdout.readline().strip() != "ready":
                 return {"ok": False}
             r = run(["ip", "netns", "exec", src_ns, "python3", "-c", send, dst_ip, str(port),
-                     str(nbytes)], timeout=40)
-            got = rp.communicate(timeout=30)[0].strip()
+                     str(nbytes), str(timeout)], timeout=2 * timeout)
+            got = rp.communicate(timeout=timeout + 10)[0].strip()
             return {"ok": r.ok and got == r.out.strip() and got.startswith(str(nbytes) + " ")}
         except subprocess.TimeoutExpired:
             return {"ok": False}
@@ -702,10 +795,11 @@ class Lab:
                 rp.wait(timeout=5)
 
     def listener_specs(self, match="udp", port=9999, join=None, ethertypes=None, uppers=None,
-                       host=True, x=True, wire=True, extra=None):
+                       host=True, x=True, wire=True, extra=None, join_mac=None):
         """Listeners for a probe: every placed upper that exists, the lower
         host (eth0 in ns h: taps + stack), X (x0) and the wire (es_l, frames
-        only). `join`: {listener: [groups]}."""
+        only). `join`: {listener: [groups]}; `join_mac`: {listener: [link-layer
+        multicast MACs]} (added to the listener interface's multicast list)."""
         specs = {}
         for u in self.uppers.values():
             if uppers is not None and u.letter not in uppers:
@@ -724,8 +818,10 @@ class Lab:
                                  ethertypes=ethertypes)
         for name, spec in (extra or {}).items():
             specs[name] = dict(dict(match=match, join=None, ethertypes=ethertypes, port=port), **spec)
-        for spec in specs.values():
+        for name, spec in specs.items():
             spec["match_port"] = port  # frames are matched by the probe's port even without a socket
+            if (join_mac or {}).get(name):
+                spec["join_mac"] = join_mac[name]
         return specs
 
     def capture(self, specs, action, nonces):
@@ -746,6 +842,10 @@ class Lab:
                     argv += ["--ethertype", hex(et)]
                 for g in s.get("join") or []:
                     argv += ["--join", g]
+                for m in s.get("join_mac") or []:
+                    argv += ["--join-mac", m]
+                if s.get("detail"):
+                    argv += ["--detail"]
                 p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
                 self.procs.append(p)
@@ -758,7 +858,7 @@ class Lab:
                 if line.strip() != "READY":
                     p.kill()
                     raise LabError("listener %s did not start: %s %s" % (name, line, p.stderr.read()))
-            if any(s.get("join") for s in specs.values()):
+            if any(s.get("join") or s.get("join_mac") for s in specs.values()):
                 self.backend.settle_mcast()
             result = action()
             for p in procs.values():

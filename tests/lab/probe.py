@@ -22,6 +22,17 @@ after the marker "SNPROBE:" in its payload; the listener also checks the
 protocol (--match) so that, e.g., an ICMP error quoting a probe datagram is
 not counted as a copy of it. ICMP echo probes use `ping -p NONCE`, which fills
 the echo payload with the nonce bytes (no marker).
+
+ARP frames carry no nonce: with --match arp a "nonce" is 5 bytes (10 hex
+digits), the ARP opcode then an IPv4 address: 01<ip> counts requests whose
+target is <ip>, 02<ip> replies whose sender is <ip>.
+
+--join-mac MAC (listen): a link-layer multicast membership on the packet
+socket (PACKET_ADD_MEMBERSHIP, PACKET_MR_MULTICAST), so the interface's
+multicast list holds MAC as long as the listener runs (raw multicast probes
+need no UDP socket). --detail (listen): per probe, the sorted set of
+"src>dst" MACs and of IPv4 TTL / IPv6 hop limit values of the frames counted
+in "frames".
 """
 
 import argparse
@@ -35,8 +46,11 @@ import time
 
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
+ETH_P_ARP = 0x0806
+ETH_P_IPV6 = 0x86DD
 SOL_PACKET = 263
 PACKET_ADD_MEMBERSHIP = 1
+PACKET_MR_MULTICAST = 0
 PKTTYPES = {0: "host", 1: "broadcast", 2: "multicast", 3: "otherhost", 4: "outgoing"}
 PACKET_OUTGOING = 4
 MARKER = b"SNPROBE:"
@@ -62,8 +76,34 @@ def _ip4_payload(frame):
     return proto, frame[14 + ihl:]
 
 
+def _mac(b):
+    return ":".join("%02x" % x for x in b)
+
+
+def frame_detail(frame):
+    """("src>dst" MACs, IPv4 TTL or IPv6 hop limit or None) of a frame."""
+    macs = "%s>%s" % (_mac(frame[6:12]), _mac(frame[0:6]))
+    hops = None
+    if len(frame) >= 34:
+        et = struct.unpack("!H", frame[12:14])[0]
+        if et == ETH_P_IP:
+            hops = frame[22]
+        elif et == ETH_P_IPV6 and len(frame) >= 54:
+            hops = frame[21]
+    return macs, hops
+
+
 def frame_nonce(frame, nonces, match, port, ethertypes):
     """The nonce of the probe `frame` is a copy of, or None."""
+    if match == "arp":
+        if len(frame) < 42 or struct.unpack("!H", frame[12:14])[0] != ETH_P_ARP:
+            return None
+        op = struct.unpack("!H", frame[20:22])[0]
+        spa, tpa = frame[28:32], frame[38:42]
+        for n in nonces:
+            if len(n) == 5 and n[0] == op and (tpa if op == 1 else spa) == n[1:]:
+                return n
+        return None
     if match == "raw":
         if len(frame) < 14 or struct.unpack("!H", frame[12:14])[0] not in ethertypes:
             return None
@@ -100,6 +140,7 @@ def listen(args):
     counts = {}
     for n in nonces:
         counts[n] = {"frames": None, "out": None, "pkttypes": None, "stack": None}
+    details = {n: (set(), set()) for n in nonces} if args.detail else None
     socks = []
     psock = None
     if args.iface:
@@ -108,6 +149,10 @@ def listen(args):
         psock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         psock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
         psock.bind((args.iface, ETH_P_ALL))
+        for mac in args.join_mac or []:
+            mreq = struct.pack("@iHH8s", socket.if_nametoindex(args.iface), PACKET_MR_MULTICAST, 6,
+                               bytes.fromhex(mac.replace(":", "")))
+            psock.setsockopt(SOL_PACKET, PACKET_ADD_MEMBERSHIP, mreq)
         socks.append(psock)
         for c in counts.values():
             c.update(frames=0, out=0, pkttypes={})
@@ -171,6 +216,11 @@ def listen(args):
                         c["out"] += 1
                     else:
                         c["frames"] += 1
+                        if details is not None:
+                            macs, hops = frame_detail(data)
+                            details[n][0].add(macs)
+                            if hops is not None:
+                                details[n][1].add(hops)
                         name = PKTTYPES.get(addr[2], str(addr[2]))
                         c["pkttypes"][name] = c["pkttypes"].get(name, 0) + 1
                 else:
@@ -180,6 +230,9 @@ def listen(args):
                             break
     for s in socks:
         s.close()
+    if details is not None:
+        for n, (macs, hops) in details.items():
+            counts[n]["detail"] = {"macs": sorted(macs), "hops": sorted(hops)}
     print(json.dumps({"go": got_go, "counts": {n.hex(): c for n, c in counts.items()}}, sort_keys=True))
     return 0
 
@@ -233,12 +286,16 @@ def main(argv=None):
     li.add_argument("--iface", help="interface for the packet socket (frame receipt)")
     li.add_argument("--port", type=int, default=9999, help="UDP port for stack receipt (0: none)")
     li.add_argument("--nonce", required=True, action="append", help="repeatable: one per probe")
-    li.add_argument("--match", choices=("udp", "icmp", "raw"), default="udp")
+    li.add_argument("--match", choices=("udp", "icmp", "raw", "arp"), default="udp")
     li.add_argument("--match-port", type=int, default=0,
                     help="udp: destination port of the probe frames (default: --port, else 9999)")
     li.add_argument("--ethertype", type=lambda v: int(v, 0), action="append",
                     help="raw: EtherType(s) of the probes (repeatable, default 0x88b5)")
     li.add_argument("--join", action="append", help="multicast group to join on --iface")
+    li.add_argument("--join-mac", action="append",
+                    help="link-layer multicast MAC to add to --iface's list (repeatable)")
+    li.add_argument("--detail", action="store_true",
+                    help="record src>dst MACs and TTL/hop limit of the counted frames")
     li.add_argument("--time", type=float, default=1.5)
     se = sub.add_parser("send")
     se.add_argument("--kind", choices=("bcast", "ucast", "mcast", "raw"), required=True)

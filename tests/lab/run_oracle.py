@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""Kernel-oracle runner for the macvlan lab cases of semantics.md §10.1.
+"""Kernel-oracle runner for the lab cases of semantics.md §10.1 (macvlan) and §10.3 (ipvlan).
 
-    run_oracle.py --case T-MV-01 [--backend kernel|subnic|both]
+    run_oracle.py --case T-MV-01 [--backend kernel|subnic|both|auto]
                   [--subnic BIN] [--subnicd BIN] [--show] [--json FILE]
     run_oracle.py --all [...]        every registered case
     run_oracle.py --list
@@ -13,7 +13,15 @@ subnic  the same on subnicd (expectations with the case's [CONSUME] cells
 both    kernel (checked against semantics.md), then a fresh lab on subnic;
         the two observations must be identical except the [CONSUME] cells,
         where subnic's known value is asserted instead.
-Default: both when the subnic binaries exist, else kernel.
+auto    (what ctest runs for ipvlan cases) ipvlan cases: subnic under CI=true,
+        else both when this kernel has ipvlan, else subnic; other cases: the
+        default below.
+Default: both when the subnic binaries exist, else kernel. ipvlan cases
+(T-IV-xx, IPVLAN-*) default to subnic: their expectations come from
+semantics.md because the build kernel has no ipvlan; the kernel backend on a
+kernel without ipvlan reports that and exits 77 (also under CI=true). For
+ipvlan cases the subnic-specific cells are "deviations" (each with its
+reason, see --list), handled like the [CONSUME] cells.
 
 Exit status: 0 pass, 1 fail, 77 skip (not root, tool or binary missing).
 With CI=true in the environment a missing prerequisite is a failure (1).
@@ -30,6 +38,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import lab as L  # noqa: E402
 from scenarios import CASES  # noqa: E402
+import scenarios_ipvlan  # noqa: E402,F401 - registers the ipvlan cases in CASES
 
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 MISSING = "<missing>"
@@ -103,7 +112,7 @@ def preflight():
 def run_on(case, backend, args):
     """Build a fresh lab on `backend`, run the case, tear down.
     Returns (observation, [problems])."""
-    lab = L.Lab(backend, subnic=args.subnic, subnicd=args.subnicd)
+    lab = L.Lab(backend, subnic=args.subnic, subnicd=args.subnicd, kind=getattr(case, "kind", "macvlan"))
     obs, problems = None, []
     try:
         lab.build()
@@ -115,13 +124,25 @@ def run_on(case, backend, args):
 
 def run_case(case, args):
     """Returns EXIT_* for one case and prints the report."""
+    backend = args.backend
+    if backend == "auto":
+        backend = auto_backend(case, args)
+    backend = backend or case_default_backend(case, args)
+    args = argparse.Namespace(**dict(vars(args), backend=backend))
     print("== %s %s (backend %s)" % (case.id, case.title, args.backend))
     observations = {}
     failed = False
+    word = "deviation" if getattr(case, "kind", "macvlan") != "macvlan" else "[CONSUME]"
+    consume, reasons = case.consume, getattr(case, "reasons", {})
     backends = ["kernel", "subnic"] if args.backend == "both" else [args.backend]
     for b in backends:
+        if b != "kernel" and not args.have_subnic:
+            return skip("subnic binaries missing: %s, %s" % (args.subnic, args.subnicd))
         try:
             obs, problems = run_on(case, b, args)
+        except L.LabKernelLacks as e:
+            print("SKIP %s %s: %s" % (case.id, b, e))
+            return EXIT_SKIP
         except L.LabSkip as e:
             return skip("%s: %s" % (b, e))
         except L.LabError as e:
@@ -134,6 +155,8 @@ def run_case(case, args):
             traceback.print_exc(file=sys.stdout)
             return EXIT_FAIL
         observations[b] = obs
+        if b != "kernel" and hasattr(case, "consume_for"):
+            consume, reasons = case.consume_for(obs), case.reasons_for(obs)
         if args.show:
             print("-- observation (%s):" % b)
             print(json.dumps(obs, indent=1, sort_keys=True))
@@ -144,34 +167,69 @@ def run_case(case, args):
             fails = check_expect(obs, case.expect)
             label = "kernel vs semantics.md"
         elif args.backend == "subnic":
-            fails = check_expect(obs, case.expect, case.consume)
-            label = "subnic vs semantics.md ([CONSUME] cells: subnic's known values)"
+            fails = check_expect(obs, case.expect, consume)
+            label = "subnic vs semantics.md (%s cells: subnic's known values)" % word
         else:
-            fails = check_expect(obs, {p: case.consume[p] for p in case.consume})
-            label = "subnic [CONSUME] cells vs subnic's known values"
+            fails = check_expect(obs, {p: consume[p] for p in consume})
+            label = "subnic %s cells vs subnic's known values" % word
         if fails:
             failed = True
             print("FAIL %s %s: %s:" % (case.id, b, label))
             print("\n".join(fails))
         else:
-            n = len(case.expect) if b == "kernel" or args.backend == "subnic" else len(case.consume)
+            n = len(case.expect) if b == "kernel" or args.backend == "subnic" else len(consume)
             print("ok   %s %s: %s (%d cells)" % (case.id, b, label, n))
+        if b != "kernel" and reasons:
+            by_reason = {}
+            for path in sorted(reasons):
+                by_reason.setdefault(reasons[path], []).append(path)
+            for reason, paths in by_reason.items():
+                print("     deviation %s" % reason)
+                print("       kernel -> subnic: %s" % ", ".join(
+                    "%s %s->%s" % (p, fmt(case.expect[p]), fmt(consume[p])) for p in paths))
     if args.backend == "both":
-        diffs = compare(observations["kernel"], observations["subnic"], case.consume)
+        diffs = compare(observations["kernel"], observations["subnic"], consume)
         if diffs:
             failed = True
-            print("FAIL %s: observations differ (kernel | subnic), [CONSUME] cells excluded: %s"
-                  % (case.id, ", ".join(sorted(case.consume)) or "none"))
+            print("FAIL %s: observations differ (kernel | subnic), %s cells excluded: %s"
+                  % (case.id, word, ", ".join(sorted(consume)) or "none"))
             print("\n".join(diffs))
         else:
             n = len(flatten(observations["kernel"]))
-            print("ok   %s: kernel and subnic observations identical (%d cells, %d [CONSUME] excluded)"
-                  % (case.id, n - len(case.consume), len(case.consume)))
+            print("ok   %s: kernel and subnic observations identical (%d cells, %d %s excluded)"
+                  % (case.id, n - len(consume), len(consume), word))
     if args.json:
         with open(args.json, "a") as f:
             f.write(json.dumps({"case": case.id, "observations": observations}, sort_keys=True) + "\n")
     print("%s %s" % ("FAIL" if failed else "PASS", case.id))
     return EXIT_FAIL if failed else EXIT_PASS
+
+
+_KERNEL_HAS = {}
+
+
+def auto_backend(case, args):
+    """--backend auto: for a case of a kind the build kernel may lack (ipvlan), subnic under
+    CI=true, else both if this kernel has the driver, else subnic; others: the default."""
+    kind = getattr(case, "kind", "macvlan")
+    if kind == "macvlan":
+        return None
+    if os.environ.get("CI") == "true":
+        return "subnic"
+    if kind not in _KERNEL_HAS:
+        _KERNEL_HAS[kind] = L.kernel_has(kind)
+        if not _KERNEL_HAS[kind]:
+            print("note: this kernel has no %s driver: subnic backend only (expectations from semantics.md)"
+                  % kind)
+    return "both" if _KERNEL_HAS[kind] else "subnic"
+
+
+def case_default_backend(case, args):
+    """--backend not given: ipvlan cases run on subnic (no kernel oracle on the build
+    machine); the others on both when the subnic binaries exist, else on the kernel."""
+    if getattr(case, "default_backend", None):
+        return case.default_backend
+    return "both" if args.have_subnic else "kernel"
 
 
 def main(argv=None):
@@ -180,7 +238,7 @@ def main(argv=None):
     ap.add_argument("--all", action="store_true", help="run every registered case")
     ap.add_argument("--list", action="store_true", help="list the cases and exit")
     ap.add_argument("--ids", action="store_true", help="print the case IDs, one a line (for CMake)")
-    ap.add_argument("--backend", choices=("kernel", "subnic", "both"))
+    ap.add_argument("--backend", choices=("kernel", "subnic", "both", "auto"))
     ap.add_argument("--subnic", default=str(L.REPO / "build/src/cli/subnic"))
     ap.add_argument("--subnicd", default=str(L.REPO / "build/src/daemon/subnicd"))
     ap.add_argument("--show", action="store_true", help="print the observations")
@@ -193,7 +251,19 @@ def main(argv=None):
         return EXIT_PASS
     if args.list:
         for cid, c in CASES.items():
-            print("%-8s %s%s" % (cid, c.title, "  [CONSUME: %s]" % ", ".join(c.consume) if c.consume else ""))
+            reasons = getattr(c, "reasons", {})
+            if reasons or getattr(c, "notes", None):
+                print("%-8s %s" % (cid, c.title))
+                by_reason = {}
+                for path in sorted(reasons):
+                    by_reason.setdefault(reasons[path], []).append(path)
+                for reason, paths in by_reason.items():
+                    print("           deviation %s" % reason)
+                    print("             subnic: %s" % ", ".join("%s=%s" % (p, fmt(c.consume[p])) for p in paths))
+                for note in getattr(c, "notes", []):
+                    print("           note: %s" % note)
+            else:
+                print("%-8s %s%s" % (cid, c.title, "  [CONSUME: %s]" % ", ".join(c.consume) if c.consume else ""))
         return EXIT_PASS
     if args.verbose:
         os.environ["SUBNIC_LAB_VERBOSE"] = "1"
@@ -206,11 +276,12 @@ def main(argv=None):
 
     args.subnic, args.subnicd = os.path.abspath(args.subnic), os.path.abspath(args.subnicd)
     have_subnic = all(os.path.isfile(p) and os.access(p, os.X_OK) for p in (args.subnic, args.subnicd))
+    args.have_subnic = have_subnic
     if args.backend is None:
-        args.backend = "both" if have_subnic else "kernel"
         if not have_subnic:
-            print("note: subnic binaries not found (%s, %s): kernel backend only" % (args.subnic, args.subnicd))
-    elif args.backend != "kernel" and not have_subnic:
+            print("note: subnic binaries not found (%s, %s): kernel backend only for macvlan cases"
+                  % (args.subnic, args.subnicd))
+    elif args.backend not in ("kernel", "auto") and not have_subnic:
         return skip("subnic binaries missing: %s, %s" % (args.subnic, args.subnicd))
 
     reason = preflight()
