@@ -14,10 +14,6 @@ constexpr std::uint8_t kIcmpv6 = 58;        // NEXTHDR_ICMP
 constexpr std::uint8_t kNeighbourSolicitation = 135;
 constexpr std::uint16_t kMaxDevId = 0xFFFD;  // ipvlan_link_new: ida range 0x1..0xFFFE exclusive
 
-bool contains_sorted(const std::vector<Mac>& v, const Mac& m) {
-  return std::binary_search(v.begin(), v.end(), m);
-}
-
 std::uint64_t load_be64(const std::uint8_t* p) {
   std::uint64_t v = 0;
   for (int i = 0; i < 8; ++i) {
@@ -61,13 +57,6 @@ std::string_view ipvlan_flags_word(std::uint16_t flags) {
     return "vepa";
   }
   return "bridge";
-}
-
-bool IpvlanUpper::accepts_group(const Mac& dst) const {
-  if (dst.is_broadcast() || promisc || allmulti) {
-    return true;
-  }
-  return contains_sorted(mc_list, dst);
 }
 
 std::optional<IpAddr> l3_key(FrameView frame, const EthHeader& eth, bool use_dest) {
@@ -228,10 +217,7 @@ Status IpvlanPort::changelink(std::uint32_t index, const IpvlanChange& change) {
 
 void IpvlanPort::set_upper_rx(std::uint32_t index, bool promisc, bool allmulti,
                               std::vector<Mac> mc_list) {
-  auto& u = uppers_.at(index);
-  u.promisc = promisc;
-  u.allmulti = allmulti;
-  u.mc_list = normalize_mc_list(std::move(mc_list));
+  uppers_.at(index).set_rx(promisc, allmulti, std::move(mc_list));
   rebuild();
 }
 
@@ -444,21 +430,23 @@ void IpvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Decis
   }
   const bool vepa = (flags_ & kIpvlanVepa) != 0;
   const bool priv = (flags_ & kIpvlanPrivate) != 0;
-  auto local = [&](std::uint32_t d) {
-    // ipvlan_rcv_frame(local) -> dev_forward_skb: the receiver's MTU (is_skb_forwardable).
-    const bool too_big = !gso && frame.size() > uppers_[d].mtu + kEthHeaderLen + kVlanTagLen;
-    out.deliveries.push_back(Delivery{d, too_big ? DropReason::kTooBig : DropReason::kNone, false});
+  // An owned destination: dropped on a private port, else delivered locally through
+  // ipvlan_rcv_frame(local) -> dev_forward_skb, which checks the receiver's MTU
+  // (is_skb_forwardable).
+  auto to_owner = [&](std::uint32_t d) {
+    if (priv) {
+      out.drop = DropReason::kPrivate;
+      return;
+    }
+    const bool fits = forwardable(frame.size(), gso, uppers_[d].mtu);
+    out.deliveries.push_back(Delivery{d, fits ? DropReason::kNone : DropReason::kTooBig, false});
   };
   if (mode_ == IpvlanMode::kL2) {
     // ipvlan_xmit_mode_l2.
     if (!vepa && eth->dst == eth->src) {
       if (const auto k = l3_key(frame, *eth, true)) {
         if (const auto d = owner_by_key(*k)) {
-          if (priv) {
-            out.drop = DropReason::kPrivate;
-          } else {
-            local(*d);
-          }
+          to_owner(*d);
           return;
         }
       }
@@ -483,7 +471,7 @@ void IpvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Decis
       // ipvlan_process_multicast(tx): every other UP upper accepting dst, then the wire.
       flood(*eth, sender, out);
       for (auto& d : out.deliveries) {
-        if (!gso && frame.size() > uppers_[d.upper].mtu + kEthHeaderLen + kVlanTagLen) {
+        if (!forwardable(frame.size(), gso, uppers_[d.upper].mtu)) {
           d.drop = DropReason::kTooBig;
         }
       }
@@ -499,11 +487,7 @@ void IpvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Decis
   const auto k = l3_key(frame, *eth, true);
   if (k && !vepa) {
     if (const auto d = owner_by_key(*k)) {
-      if (priv) {
-        out.drop = DropReason::kPrivate;
-      } else {
-        local(*d);
-      }
+      to_owner(*d);
       return;
     }
   }

@@ -48,14 +48,11 @@ struct IpvlanChange {
 };
 
 /// One upper and the state the port switches on.
-struct IpvlanUpper {
+struct IpvlanUpper : UpperRxFilter {
   std::uint64_t id = 0;  // the daemon's stable id; not interpreted here
   Mac mac;               // always the lower's MAC
   std::uint32_t mtu = 1500;
-  bool up = false;  // IFF_UP: only UP uppers' addresses are in the lookup table
-  bool promisc = false;
-  bool allmulti = false;
-  std::vector<Mac> mc_list;  // link-layer multicast list, normalised (normalize_mc_list)
+  bool up = false;           // IFF_UP: only UP uppers' addresses are in the lookup table
   std::uint16_t dev_id = 0;  // 1..0xFFFD, distinct per port (ipvlan_link_new)
   /// Addresses this upper owns (configured in its namespace and not owned by another upper
   /// first), sorted.
@@ -64,10 +61,6 @@ struct IpvlanUpper {
   /// would have refused them (EADDRINUSE); subnic keeps the first owner. Sorted.
   std::vector<IpAddr> conflicts;
   std::uint64_t conflicts_seen = 0;  // how many times an address of it was found in conflict
-
-  /// The multicast filter (ipvlan_set_multicast_mac_filter): broadcast always; everything
-  /// when promisc or allmulti; else the multicast list. Exact where the kernel hashes.
-  bool accepts_group(const Mac& dst) const;
 };
 
 /// What a frame's L3 header names (ipvlan_get_L3_hdr + ipvlan_addr_lookup): the address used

@@ -38,12 +38,6 @@ bool contains_sorted(const std::vector<Mac>& v, const Mac& m) {
 
 }  // namespace
 
-std::vector<Mac> normalize_mc_list(std::vector<Mac> list) {
-  std::erase_if(list, [](const Mac& m) { return !m.is_multicast(); });
-  sort_unique(list);
-  return list;
-}
-
 std::string_view to_string(MacvlanMode m) {
   switch (m) {
     case MacvlanMode::kPrivate:
@@ -68,13 +62,6 @@ std::optional<MacvlanMode> parse_macvlan_mode(std::string_view s) {
     }
   }
   return std::nullopt;
-}
-
-bool MacvlanUpper::accepts_group(const Mac& dst) const {
-  if (dst.is_broadcast() || promisc || allmulti) {
-    return true;
-  }
-  return contains_sorted(mc_list, dst);
 }
 
 // ---- configuration -----------------------------------------------------------------------
@@ -264,10 +251,7 @@ Status MacvlanPort::changelink(std::uint32_t index, const MacvlanChange& change)
 
 void MacvlanPort::set_upper_rx(std::uint32_t index, bool promisc, bool allmulti,
                                std::vector<Mac> mc_list) {
-  auto& u = uppers_.at(index);
-  u.promisc = promisc;
-  u.allmulti = allmulti;
-  u.mc_list = normalize_mc_list(std::move(mc_list));
+  uppers_.at(index).set_rx(promisc, allmulti, std::move(mc_list));
   rebuild();
 }
 
@@ -402,7 +386,7 @@ void MacvlanPort::broadcast(FrameView frame, const EthHeader& eth, std::optional
       continue;
     }
     DropReason why = DropReason::kNone;
-    if (local && !gso && frame.size() > u.mtu + kForwardSlack) {
+    if (local && !forwardable(frame.size(), gso, u.mtu)) {
       why = DropReason::kTooBig;  // __dev_forward_skb on the receiver
     }
     out.deliveries.push_back(Delivery{i, why, false});
@@ -494,7 +478,7 @@ void MacvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Burs
     } else if (const auto dest = lookup_up(eth->dst);
                dest && uppers_[*dest].mode == MacvlanMode::kBridge) {
       // dev_forward_skb(lowerdev): re-received on the lower, through macvlan_handle_frame.
-      if (!gso && frame.size() > lower_.mtu + kForwardSlack) {
+      if (!forwardable(frame.size(), gso, lower_.mtu)) {
         out.drop = DropReason::kTooBig;
         return;
       }

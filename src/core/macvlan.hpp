@@ -60,7 +60,7 @@ struct MacvlanChange {
 };
 
 /// One upper's configuration and the state the port switches on.
-struct MacvlanUpper {
+struct MacvlanUpper : UpperRxFilter {
   std::uint64_t id = 0;  // the daemon's stable id; not interpreted here
   Mac mac;
   MacvlanMode mode = MacvlanMode::kVepa;
@@ -68,15 +68,7 @@ struct MacvlanUpper {
   std::uint32_t mtu = 1500;
   std::uint32_t bcqueuelen = kDefaultBcQueueLen;
   bool up = false;  // IFF_UP: only UP uppers are in the MAC hash (macvlan_open/macvlan_stop)
-  bool promisc = false;
-  bool allmulti = false;
-  std::vector<Mac> mc_list;  // the upper's link-layer multicast list, sorted, unique
   std::vector<Mac> sources;  // source mode allow-list, in insertion order
-
-  /// The per-upper multicast filter (macvlan_compute_filter with vlan != NULL): broadcast
-  /// always; everything when promisc or allmulti; else the multicast list. Exact, where the
-  /// kernel uses a 256-bucket hash with false positives (semantics.md §2.5 allows exactness).
-  bool accepts_group(const Mac& dst) const;
 };
 
 class MacvlanPort {

@@ -1,6 +1,7 @@
 // What every port type shares: the lower as a port sees it, per-frame decisions, lower filters.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -13,6 +14,12 @@ inline constexpr std::uint32_t kMinMtu = 68;  // bytes (ETH_MIN_MTU)
 /// Frames forwarded locally may exceed the receiver's MTU by the Ethernet header plus one VLAN
 /// tag (net/core/dev.c is_skb_forwardable: mtu + hard_header_len + VLAN_HLEN).
 inline constexpr std::uint32_t kForwardSlack = 18;  // bytes
+
+/// dev_forward_skb's length check (is_skb_forwardable): a frame of `len` bytes fits a receiver
+/// of MTU `mtu` if it is a GSO super-frame or at most mtu + kForwardSlack bytes long.
+constexpr bool forwardable(std::size_t len, bool gso, std::uint32_t mtu) {
+  return gso || len <= mtu + kForwardSlack;
+}
 
 /// The lower device as the port sees it (kept current by the daemon from netlink).
 struct LowerState {
@@ -82,5 +89,20 @@ struct LowerFilter {
 /// A device's multicast list as the port keeps it: group addresses only (no broadcast),
 /// sorted, each once.
 std::vector<Mac> normalize_mc_list(std::vector<Mac> list);
+
+/// An upper's receive filter as its namespace's stack set it; macvlan and ipvlan keep it alike.
+struct UpperRxFilter {
+  bool promisc = false;
+  bool allmulti = false;
+  std::vector<Mac> mc_list;  // link-layer multicast list, normalised (normalize_mc_list)
+
+  /// Which group frames the upper takes (macvlan_compute_filter with vlan != NULL,
+  /// ipvlan_set_multicast_mac_filter): broadcast always; everything when promisc or allmulti;
+  /// else the multicast list. Exact, where the kernels use a 256-bucket hash with false
+  /// positives (semantics.md §2.5 allows exactness).
+  bool accepts_group(const Mac& dst) const;
+  /// Replaces the filter; the list is normalised.
+  void set_rx(bool promisc_on, bool allmulti_on, std::vector<Mac> list);
+};
 
 }  // namespace subnic::core
