@@ -48,9 +48,24 @@ std::string strerror_line(int code) {
   return std::string{"RTNETLINK answers: "} + std::strerror(code);
 }
 
-core::Mac random_mac() {
+// The daemon's one source of random bits (MACs, link-local interface identifiers).
+std::uint64_t random_u64() {
   static std::mt19937_64 rng{std::random_device{}()};
-  return core::mac_from_random(rng());
+  return rng();
+}
+
+core::Mac random_mac() {
+  return core::mac_from_random(random_u64());
+}
+
+// fe80::/64 with the modified EUI-64 interface identifier of `m` (RFC 4291 Appendix A): what
+// the kernel's addrconf gives a device with that MAC in addrgenmode eui64.
+core::IpAddr eui64_link_local(const core::Mac& m) {
+  const std::uint8_t first = static_cast<std::uint8_t>(m.bytes[0] ^ 0x02);  // the "u" bit
+  const std::uint8_t b[16] = {0xfe, 0x80,       0,          0,          0,          0,
+                              0,    0,          first,      m.bytes[1], m.bytes[2], 0xff,
+                              0xfe, m.bytes[3], m.bytes[4], m.bytes[5]};
+  return core::IpAddr::from_v6(b);
 }
 
 // `ip -j` flag words for a device, in iproute2's order (ip/ipaddress.c print_link_flags).
@@ -581,7 +596,6 @@ Result<Json> Daemon::link_add(const Json& p) {
       // Uppers share the lower's MAC; the kernel tells their EUI-64 link-local addresses apart
       // with a per-upper dev_id, which a TAP does not have: random generation instead (§13).
       ch.addr_gen_mode = 3;  // IN6_ADDR_GEN_MODE_RANDOM
-      ch.noarp = port.ipvlan()->noarp();
     }
     auto st = (*ns)->nl.change_link(ch);
     if (!st && ch.addr_gen_mode && st.error().code == EAFNOSUPPORT) {
@@ -591,9 +605,6 @@ Result<Json> Daemon::link_add(const Json& p) {
     if (!st) {
       tli = tl::unexpected{st.error()};
     }
-  }
-  if (tli && port.ipvlan() && port.ipvlan()->noarp()) {
-    (void)tap->set_offload(io::Tap::kOffloadsCsumOnly);
   }
   if (!tli) {
     if (tap) {
@@ -611,8 +622,12 @@ Result<Json> Daemon::link_add(const Json& p) {
     spdlog::error("{}: {}", name, st.error().message);
   }
   auto& rec = uppers_.emplace(id, std::move(u)).first->second;
-  if (port.ipvlan() && port.ipvlan()->mode() != before_mode) {
-    apply_ipvlan_mode(*lower);  // no mode words = l3 for every upper of the port
+  if (const auto* iv = port.ipvlan()) {
+    if (iv->mode() != before_mode) {
+      apply_ipvlan_mode(*lower);  // no mode words = l3 for every upper of the port
+    } else {
+      apply_ipvlan_mode_to(rec, *iv);
+    }
   }
   apply_lower(*lower);
   dirty_ = true;
@@ -1127,33 +1142,12 @@ void Daemon::sync_addresses(Upper& u, Lower& l, std::uint32_t idx) {
   // An EUI-64 link-local address from the shared MAC, made before subnic could ask for random
   // generation (the upper came up in its new namespace at once): replace it with a random one
   // rather than leave two uppers with the same link-local address (§13).
-  const core::Mac mac = l.port.mac(idx);
-  const core::IpAddr eui64 = [&] {
-    core::IpAddr a;
-    a.bytes = {0xfe,
-               0x80,
-               0,
-               0,
-               0,
-               0,
-               0,
-               0,
-               static_cast<std::uint8_t>(mac.bytes[0] ^ 0x02),
-               mac.bytes[1],
-               mac.bytes[2],
-               0xff,
-               0xfe,
-               mac.bytes[3],
-               mac.bytes[4],
-               mac.bytes[5]};
-    return a;
-  }();
+  const core::IpAddr eui64 = eui64_link_local(l.port.mac(idx));
   if (std::binary_search(addrs->begin(), addrs->end(), eui64) && iv.owner(eui64) &&
       iv.uppers()[*iv.owner(eui64)].id != u.id) {
     auto& nl = netns_.at(u.ns)->nl;
-    static std::mt19937_64 rng{std::random_device{}()};
     core::IpAddr fresh = eui64;
-    const std::uint64_t r = rng();
+    const std::uint64_t r = random_u64();
     for (int i = 0; i < 8; ++i) {
       fresh.bytes[static_cast<std::size_t>(8 + i)] = static_cast<std::uint8_t>(r >> (8 * i));
     }
@@ -1182,12 +1176,15 @@ void Daemon::apply_ipvlan_mode(Lower& l) {
     return;
   }
   for (const auto id : l.upper_ids) {
-    Upper& u = uppers_.at(id);
-    if (auto st = netns_.at(u.ns)->nl.set_noarp(u.ifindex, iv->noarp()); !st) {
-      spdlog::warn("{}: NOARP: {}", u.name, st.error().message);
-    }
-    (void)u.io->tap.set_offload(iv->noarp() ? io::Tap::kOffloadsCsumOnly : io::Tap::kOffloadsFull);
+    apply_ipvlan_mode_to(uppers_.at(id), *iv);
   }
+}
+
+void Daemon::apply_ipvlan_mode_to(Upper& u, const core::IpvlanPort& iv) {
+  if (auto st = netns_.at(u.ns)->nl.set_noarp(u.ifindex, iv.noarp()); !st) {
+    spdlog::warn("{}: NOARP: {}", u.name, st.error().message);
+  }
+  (void)u.io->tap.set_offload(iv.noarp() ? io::Tap::kOffloadsCsumOnly : io::Tap::kOffloadsFull);
 }
 
 void Daemon::sync_all() {

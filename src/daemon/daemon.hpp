@@ -119,6 +119,7 @@ class Daemon {
   /// (ipvlan_set_port_mode) and the TAP offloads (no TSO in l3/l3s: routed packets leave
   /// through a raw socket, which cannot take GSO super-frames).
   void apply_ipvlan_mode(Lower& l);
+  void apply_ipvlan_mode_to(Upper& u, const core::IpvlanPort& iv);
   /// ipvlan: the upper's addresses as its namespace has them now (address ownership).
   void sync_addresses(Upper& u, Lower& l, std::uint32_t idx);
   /// ipvlan: makes the lower's ingress table drop frames for the UP uppers' addresses (l2:

@@ -76,6 +76,40 @@ CmdResult run(const std::string& cmd) {
   return r;
 }
 
+long snmp(const Netns& ns, const std::string& section, const std::string& name) {
+  const auto r =
+      run("ip netns exec " + ns.name() + " cat /proc/net/snmp" + (section.empty() ? "6" : ""));
+  std::istringstream in{r.output};
+  std::string line;
+  if (section.empty()) {
+    while (std::getline(in, line)) {
+      std::istringstream w{line};
+      std::string key;
+      long value = -1;
+      if (w >> key >> value && key == name) {
+        return value;
+      }
+    }
+    return -1;
+  }
+  std::string header;
+  while (std::getline(in, header)) {
+    if (header.rfind(section + ": ", 0) != 0 || !std::getline(in, line)) {
+      continue;
+    }
+    std::istringstream names{header.substr(section.size() + 1)};
+    std::istringstream values{line.substr(section.size() + 1)};
+    std::string n;
+    long v = 0;
+    while (names >> n && values >> v) {
+      if (n == name) {
+        return v;
+      }
+    }
+  }
+  return -1;
+}
+
 std::string lab_prefix() {
   return "sntio" + std::to_string(::getpid());
 }

@@ -58,6 +58,11 @@ class Netns {
   bool created_ = false;
 };
 
+/// A counter of `ns`'s /proc/net/snmp (`section` "Icmp", `name` "InEchos") or, for section "",
+/// of /proc/net/snmp6 ("Icmp6InEchos"); -1 if absent. Read through `ip netns exec`, so the
+/// calling thread's namespace does not matter.
+long snmp(const Netns& ns, const std::string& section, const std::string& name);
+
 /// Polls `pred` every 5 ms until it holds or `timeout` passes.
 bool wait_until(const std::function<bool()>& pred,
                 std::chrono::milliseconds timeout = std::chrono::milliseconds{2000});

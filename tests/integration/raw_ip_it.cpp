@@ -2,8 +2,6 @@
 // leave through the bound device unchanged, local destinations reach the namespace's own stack.
 #include <linux/if_packet.h>
 
-#include <fstream>
-#include <sstream>
 #include <string_view>
 
 #include "core/frame.hpp"
@@ -19,42 +17,6 @@ namespace {
 using io::RawIpSocket;
 
 constexpr std::size_t kFrameIp = io::kVnetHdrLen + core::kEthHeaderLen;  // IP offset in a slot
-
-// A counter of `ns`'s /proc/net/snmp ("Icmp", "InEchos") or, for section "", /proc/net/snmp6
-// ("Icmp6InEchos"). Read through `ip netns exec`, so the test thread's namespace does not matter.
-long snmp(const Netns& ns, const std::string& section, const std::string& name) {
-  const auto r =
-      run("ip netns exec " + ns.name() + " cat /proc/net/snmp" + (section.empty() ? "6" : ""));
-  std::istringstream in{r.output};
-  std::string line;
-  if (section.empty()) {
-    while (std::getline(in, line)) {
-      std::istringstream w{line};
-      std::string key;
-      long value = -1;
-      if (w >> key >> value && key == name) {
-        return value;
-      }
-    }
-    return -1;
-  }
-  std::string header;
-  while (std::getline(in, header)) {
-    if (header.rfind(section + ": ", 0) != 0 || !std::getline(in, line)) {
-      continue;
-    }
-    std::istringstream names{header.substr(section.size() + 1)};
-    std::istringstream values{line.substr(section.size() + 1)};
-    std::string n;
-    long v = 0;
-    while (names >> n && values >> v) {
-      if (n == name) {
-        return v;
-      }
-    }
-  }
-  return -1;
-}
 
 // Namespace A holds sntv0 (10.99.0.1/24, fd99::1/64, fe80::1/64), namespace B sntv1
 // (10.99.0.2/24, fd99::2/64, fe80::2/64); all IPv6 addresses without DAD, no automatic

@@ -1,6 +1,5 @@
 // Integration: IngressSteer takes frames away from the lower's own stack after the packet taps —
 // what subnic needs to consume frames as the kernel's ipvlan rx handler does.
-#include <sstream>
 #include <string_view>
 
 #include "io/af_packet.hpp"
@@ -9,27 +8,6 @@
 
 namespace subnic::test {
 namespace {
-
-// "Icmp: ... InEchos" of namespace `ns` (/proc/net/snmp, read through ip netns exec).
-long in_echos(const Netns& ns) {
-  const auto r = run("ip netns exec " + ns.name() + " cat /proc/net/snmp");
-  std::istringstream in{r.output};
-  std::string header, values;
-  while (std::getline(in, header)) {
-    if (header.rfind("Icmp: ", 0) != 0 || !std::getline(in, values)) {
-      continue;
-    }
-    std::istringstream n{header.substr(6)}, v{values.substr(6)};
-    std::string name;
-    long value = 0;
-    while (n >> name && v >> value) {
-      if (name == "InEchos") {
-        return value;
-      }
-    }
-  }
-  return -1;
-}
 
 // A: sntv0 10.99.0.1/24 (the "lower"); B: sntv1 10.99.0.2/24 with a static neighbour for
 // 10.99.0.1, so the pings below need no ARP. The test thread is in A.
@@ -107,11 +85,11 @@ TEST_F(SteerIT, DroppedFramesStillReachThePacketSocketButNotTheStack) {
   sys::SteerRules r;
   r.addrs = {*core::IpAddr::parse("10.99.0.1")};
   ASSERT_TRUE(steer->apply(r));
-  const long before = in_echos(a());
-  EXPECT_FALSE(ping_from_b());                   // the stack never got it...
-  EXPECT_EQ(in_echos(a()), before);              // ...not even its ICMP counters
-  EXPECT_GE(echo_requests(*sock), 1);            // but the packet socket saw it
-  EXPECT_TRUE(steer->apply(sys::SteerRules{}));  // no addresses: the table goes
+  const long before = snmp(a(), "Icmp", "InEchos");
+  EXPECT_FALSE(ping_from_b());                      // the stack never got it...
+  EXPECT_EQ(snmp(a(), "Icmp", "InEchos"), before);  // ...not even its ICMP counters
+  EXPECT_GE(echo_requests(*sock), 1);               // but the packet socket saw it
+  EXPECT_TRUE(steer->apply(sys::SteerRules{}));     // no addresses: the table goes
   EXPECT_TRUE(ping_from_b());
   EXPECT_EQ(run("ip netns exec " + a().name() + " nft list tables").output.find("subnic_"),
             std::string::npos);
