@@ -19,16 +19,23 @@ enum class DropReason : std::uint8_t {
   kWriteFailed,  // the endpoint refused the frame (full, gone)
   kPrivate,      // ipvlan private: unicast between uppers (ipvlan_xmit_mode_l2/_l3)
   kNotRoutable,  // ipvlan l3/l3s: not IPv4/IPv6, ARP, or broadcast/multicast (process_outbound)
-  kPause,        // ipvlan: group frame with EtherType 0x8808 (ipvlan_multicast_enqueue)
+  kPause,        // ipvlan: group frame of EtherType 0x8808; bridge: dst 01:80:c2:00:00:01
   kNoInject,     // ipvlan l2: non-IP, non-ARP frame for the lower's own stack: not injectable
   kRouteFailed,  // the lower namespace refused the routed packet (no route, sendto error)
+  kBadSrc,       // bridge: source MAC is multicast or all-zero (br_handle_frame)
+  kStpBlocked,   // bridge: port state drops data: disabled, blocking, listening; learning
+                 // learns then drops (br_handle_frame, br_handle_frame_finish)
+  kSamePort,     // bridge: unicast back out of its ingress port without hairpin (should_deliver)
+  kIsolated,     // bridge: ingress and egress port both isolated (br_skb_isolated)
+  kNoEgress,     // bridge: no port may take it and no local copy (br_flood, br_forward)
   kCount,
 };
 
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReason::kCount)>
     kDropReasonNames = {"none",          "malformed",  "no_carrier", "lower_down",   "too_big",
                         "bc_queue_full", "upper_down", "no_queue",   "write_failed", "private",
-                        "not_routable",  "pause",      "no_inject",  "route_failed"};
+                        "not_routable",  "pause",      "no_inject",  "route_failed", "bad_src",
+                        "stp_blocked",   "same_port",  "isolated",   "no_egress"};
 
 inline constexpr std::string_view to_string(DropReason r) {
   return kDropReasonNames[static_cast<std::size_t>(r)];

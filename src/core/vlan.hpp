@@ -85,6 +85,10 @@ class VlanTable {
   /// The lower's MTU changed: a device above it is lowered to it (NETDEV_CHANGEMTU).
   void lower_mtu(std::uint32_t mtu);
 
+  /// The device's MTU or MAC changed (the caller checked the MTU against the lower's).
+  void set_mtu(std::uint32_t index, std::uint32_t mtu) { devices_[index].mtu = mtu; }
+  void set_mac(std::uint32_t index, const Mac& mac) { devices_[index].mac = mac; }
+
   /// Classifies a frame received on the lower (__netif_receive_skb_core -> vlan_do_receive).
   VlanRxResult classify(FrameView frame) const;
 
