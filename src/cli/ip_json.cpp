@@ -2,15 +2,18 @@
 // lib/json_writer.c: a depth and a pending separator.
 #include "cli/ip_json.hpp"
 
+#include <type_traits>
+
 namespace subnic::cli {
 
 namespace {
 
+template <class J>
 class Writer {
  public:
   explicit Writer(bool pretty) : pretty_{pretty} {}
 
-  void value(const ctl::Json& v) {
+  void value(const J& v) {
     if (v.is_object()) {
       begin('{');
       for (const auto& [key, member] : v.items()) {
@@ -33,7 +36,11 @@ class Writer {
       end(']');
     } else {
       end_of_record();
-      out_ += ctl::dump_compact(v);
+      if constexpr (std::is_same_v<J, ctl::Json>) {
+        out_ += ctl::dump_compact(v);
+      } else {
+        out_ += v.dump(-1, ' ', false, J::error_handler_t::replace);
+      }
     }
   }
 
@@ -91,7 +98,13 @@ class Writer {
 }  // namespace
 
 std::string format_ip_json(const ctl::Json& value, bool pretty) {
-  Writer w{pretty};
+  Writer<ctl::Json> w{pretty};
+  w.value(value);
+  return w.take() + "\n";
+}
+
+std::string format_ip_json(const OrderedJson& value, bool pretty) {
+  Writer<OrderedJson> w{pretty};
   w.value(value);
   return w.take() + "\n";
 }

@@ -7,6 +7,10 @@
 
 namespace subnic::cli {
 
+/// JSON that keeps its keys in insertion order, for output whose key order
+/// is the tool's own (bridge -j fdb show).
+using OrderedJson = nlohmann::ordered_json;
+
 /// `value` as ip prints JSON, followed by '\n'.
 ///
 /// Compact (`-j`): no spaces, as nlohmann's dump(). Pretty (`-j -p`):
@@ -16,5 +20,7 @@ namespace subnic::cli {
 /// members one per line as `"key": value`, empty containers `{}` and `[ ]`.
 /// Keys come in Json's (sorted) order, not ip's attribute order.
 std::string format_ip_json(const ctl::Json& value, bool pretty);
+/// The same layout with the keys in `value`'s insertion order.
+std::string format_ip_json(const OrderedJson& value, bool pretty);
 
 }  // namespace subnic::cli

@@ -3,19 +3,34 @@
 
 #include <array>
 
+#include "cli/parse_bridge.hpp"
+#include "cli/parse_bridge_slave.hpp"
 #include "cli/parse_ipvlan.hpp"
 #include "cli/parse_macvlan.hpp"
+#include "cli/parse_veth.hpp"
+#include "cli/parse_vlan.hpp"
 
 namespace subnic::cli {
 
 namespace {
-// vlan, veth, bridge, bond: one line each here when their parse_<kind>.cpp lands.
-constexpr std::array<const LinkTypeOps*, 2> kTypes = {&kMacvlanOps, &kIpvlanOps};
+// In ip's `link help` order (alphabetical); bond: one line here when its parse_<kind>.cpp lands.
+constexpr std::array<const LinkTypeOps*, 6> kTypes = {&kBridgeOps,  &kBridgeSlaveOps, &kIpvlanOps,
+                                                      &kMacvlanOps, &kVethOps,        &kVlanOps};
 }  // namespace
 
 const LinkTypeOps* find_link_type(std::string_view kind) {
   for (const LinkTypeOps* t : kTypes) {
     if (t->kind == kind) {
+      return t;
+    }
+  }
+  return nullptr;
+}
+
+const LinkTypeOps* find_slave_type(std::string_view slave_kind) {
+  for (const LinkTypeOps* t : kTypes) {
+    if (t->slave && t->kind.size() == slave_kind.size() + 6 && t->kind.starts_with(slave_kind) &&
+        t->kind.ends_with("_slave")) {
       return t;
     }
   }

@@ -30,6 +30,12 @@ struct LinkTypeOps {
   /// The type's help text (`link help KIND`, or the word `help` after `type
   /// KIND`), without a trailing newline.
   std::string_view (*usage)();
+
+  /// A slave kind (`bridge_slave`): `link set DEV type KIND ...` sends the
+  /// words as "info_slave_data" (ip: IFLA_INFO_SLAVE_KIND/SLAVE_DATA), and
+  /// the printer uses it for linkinfo's "info_slave_kind" (kind without
+  /// "_slave"). Slave kinds cannot be created.
+  bool slave = false;
 };
 
 /// The entry for `kind`, or nullptr when subnic does not implement it.
@@ -37,6 +43,9 @@ const LinkTypeOps* find_link_type(std::string_view kind);
 
 /// The kinds subnic implements, in the order `link help` lists them.
 std::span<const LinkTypeOps* const> link_types();
+
+/// The entry for linkinfo's "info_slave_kind" (`bridge` → bridge_slave), or nullptr.
+const LinkTypeOps* find_slave_type(std::string_view slave_kind);
 
 /// `Error: subnic: type "KIND" is not supported yet`, exit 1.
 tl::unexpected<CliError> type_not_supported(std::string_view kind);

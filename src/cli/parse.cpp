@@ -59,6 +59,56 @@ CliResult<Command> parse_link(std::span<const std::string> args, const GlobalOpt
 
 }  // namespace
 
+CliResult<Command> parse_fdb(std::span<const std::string> args, const GlobalOptions& opts) {
+  // bridge/fdb.c do_fdb(): no command is show.
+  std::span<const std::string> words = args;
+  if (!args.empty()) {
+    const std::string& cmd = args[0];
+    words = args.subspan(1);
+    if (matches(cmd, "add") || matches(cmd, "append") || matches(cmd, "replace") ||
+        matches(cmd, "delete")) {
+      return not_supported(cmd);
+    }
+    if (!(matches(cmd, "show") || matches(cmd, "lst") || matches(cmd, "list"))) {
+      if (matches(cmd, "get") || matches(cmd, "flush")) {
+        return not_supported(cmd);
+      }
+      if (matches(cmd, "help")) {
+        return stop(fdb_usage(), kExitUsage);
+      }
+      return stop("Command \"" + cmd + "\" is unknown, try \"subnic fdb help\".", kExitUsage);
+    }
+  }
+  // fdb_show(): exact words; the last br / brport|dev wins; other words are
+  // ignored, as bridge ignores them.
+  Command cmd;
+  cmd.method = "fdb.show";
+  cmd.params = Json::object();
+  for (std::size_t i = 0; i < words.size(); ++i) {
+    const std::string& w = words[i];
+    const auto next = [&]() -> const std::string* {
+      return i + 1 < words.size() ? &words[++i] : nullptr;
+    };
+    if (w == "brport" || w == "dev" || w == "br") {
+      const std::string* arg = next();
+      if (arg == nullptr) {
+        return incomplete_command();
+      }
+      cmd.params[w == "br" ? "br" : "dev"] = *arg;
+      cmd.filter.fdb_port_given = cmd.filter.fdb_port_given || w != "br";
+    } else if (w == "vlan" || w == "state" || w == "dynamic") {
+      return not_supported(w);
+    } else if (matches(w, "help")) {
+      return stop(fdb_usage(), kExitUsage);
+    }
+  }
+  cmd.params["stats"] = opts.stats > 0;
+  if (opts.netns) {
+    cmd.params["netns"] = *opts.netns;
+  }
+  return cmd;
+}
+
 CliResult<Command> parse_command(std::span<const std::string> args, const GlobalOptions& opts) {
   if (args.empty()) {
     return stop(main_usage(), kExitUsage);
@@ -66,6 +116,9 @@ CliResult<Command> parse_command(std::span<const std::string> args, const Global
   const std::string& object = args[0];
   if (matches(object, "link")) {
     return parse_link(args.subspan(1), opts);
+  }
+  if (matches(object, "fdb")) {
+    return parse_fdb(args.subspan(1), opts);
   }
   if (matches(object, "help")) {
     return stop(main_usage(), kExitUsage);

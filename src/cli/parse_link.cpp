@@ -27,15 +27,10 @@ struct IpWord {
 // Checked right after "mtu" in ip's order, before "netns".
 constexpr std::array<IpWord, 4> kXdpWords = {
     {{"xdpgeneric", true}, {"xdpdrv", true}, {"xdpoffload", true}, {"xdp", true}}};
-// Checked between "promisc" and "type".
-constexpr std::array<IpWord, 8> kMiddleWords = {{{"trailers", true},
-                                                 {"arp", true},
-                                                 {"carrier", true},
-                                                 {"vf", true},
-                                                 {"master", false},
-                                                 {"vrf", true},
-                                                 {"nomaster", false},
-                                                 {"dynamic", false}}};
+// Checked between "promisc" and "type"; "master" (prefix) comes after "vf",
+// "nomaster" (prefix) after "vrf" (see parse_words()).
+constexpr std::array<IpWord, 4> kBeforeMaster = {
+    {{"trailers", true}, {"arp", true}, {"carrier", true}, {"vf", true}}};
 // Checked after "type", before the device-name fallback.
 constexpr std::array<IpWord, 17> kLateWords = {{{"alias", false},
                                                 {"group", true},
@@ -78,6 +73,7 @@ struct LinkWords {
   std::optional<bool> up;
   std::optional<bool> promisc;
   std::optional<bool> allmulticast;
+  std::optional<std::string> master;  // "master BR", or "" for "nomaster"; the last word wins
   std::optional<std::string> type;
   std::vector<std::string> type_args;
 };
@@ -181,9 +177,7 @@ CliResult<LinkWords> parse_words(std::string_view verb, std::span<const std::str
     } else if (in(kXdpWords, w)) {
       return not_supported(w);
     } else if (w == "netns") {
-      if (auto e = add_only_refusal()) {
-        return tl::unexpected{*e};
-      }
+      // On add: create the device there ("to_netns"); on set: move it.
       const std::string* arg = next();
       if (arg == nullptr) {
         return incomplete_command();
@@ -207,7 +201,25 @@ CliResult<LinkWords> parse_words(std::string_view verb, std::span<const std::str
         return tl::unexpected{on.error()};
       }
       (w == "promisc" ? lw.promisc : lw.allmulticast) = *on;
-    } else if (in(kMiddleWords, w)) {
+    } else if (in(kBeforeMaster, w)) {
+      return not_supported(w);
+    } else if (matches(w, "master")) {
+      if (auto e = add_only_refusal()) {
+        return tl::unexpected{*e};
+      }
+      const std::string* arg = next();
+      if (arg == nullptr) {
+        return incomplete_command();
+      }
+      lw.master = *arg;  // ip resolves it; subnicd answers a missing one as ip does
+    } else if (w == "vrf") {
+      return not_supported(w);
+    } else if (matches(w, "nomaster")) {
+      if (auto e = add_only_refusal()) {
+        return tl::unexpected{*e};
+      }
+      lw.master = std::string{};
+    } else if (matches(w, "dynamic")) {
       return not_supported(w);
     } else if (matches(w, "type")) {
       const std::string* arg = next();
@@ -291,10 +303,15 @@ CliResult<Command> parse_link_modify(std::string_view verb, std::span<const std:
       }
       info = std::move(*r);
     }
+    if (create && t->slave) {
+      // ip sends IFLA_INFO_SLAVE_KIND without IFLA_INFO_KIND: the kernel's
+      // rtnl_newlink() finds no link ops.
+      return stop("Error: Unknown device type.", kExitDaemon);
+    }
     if (verb != "del") {
       p["type"] = std::string{t->kind};
       if (!info.empty()) {
-        p["info_data"] = std::move(info);
+        p[t->slave ? "info_slave_data" : "info_data"] = std::move(info);
       }
     }
   } else if (create) {
@@ -325,6 +342,9 @@ CliResult<Command> parse_link_modify(std::string_view verb, std::span<const std:
     if (lw.txqueuelen) {
       p["txqueuelen"] = *lw.txqueuelen;
     }
+    if (lw.netns) {
+      p["to_netns"] = *lw.netns;
+    }
   } else if (verb == "set") {
     cmd.method = "link.set";
     p["name"] = *lw.dev;
@@ -349,6 +369,11 @@ CliResult<Command> parse_link_modify(std::string_view verb, std::span<const std:
     if (lw.allmulticast) {
       p["allmulticast"] = *lw.allmulticast;
     }
+    if (lw.master && lw.master->empty()) {
+      p["nomaster"] = true;
+    } else if (lw.master) {
+      p["master"] = *lw.master;
+    }
   } else {
     // RTM_DELLINK: ip sends the other words too and the kernel ignores them.
     cmd.method = "link.del";
@@ -358,6 +383,38 @@ CliResult<Command> parse_link_modify(std::string_view verb, std::span<const std:
     p["netns"] = *opts.netns;
   }
   return cmd;
+}
+
+CliResult<Json> parse_peer_words(std::span<const std::string> words) {
+  auto parsed = parse_words("add", words);
+  if (!parsed) {
+    return tl::unexpected{parsed.error()};
+  }
+  const LinkWords& lw = *parsed;
+  if (lw.type) {
+    return duparg("type", *lw.type);  // link_veth.c: the peer has no type of its own
+  }
+  if (lw.txqueuelen) {
+    return not_supported("txqueuelen");  // not part of the peer's request (PROTOCOL.md)
+  }
+  if (lw.address && lw.address->size() != 6) {
+    return stop("RTNETLINK answers: Invalid argument", kExitDaemon);  // veth_validate()
+  }
+  // `link` is parsed and dropped, as veth_parse_opt() drops it.
+  Json peer = Json::object();
+  if (const std::optional<std::string>& name = lw.name ? lw.name : lw.dev; name) {
+    peer["name"] = *name;
+  }
+  if (lw.netns) {
+    peer["to_netns"] = *lw.netns;
+  }
+  if (lw.address) {
+    peer["address"] = mac_text(*lw.address);
+  }
+  if (lw.mtu) {
+    peer["mtu"] = *lw.mtu;
+  }
+  return peer;
 }
 
 CliResult<Command> parse_link_show(std::span<const std::string> args, const GlobalOptions& opts) {

@@ -75,6 +75,9 @@ void print_first_line(const Json& link, std::string& out) {
     out += "mtu " + str(link, "mtu") + " ";
   }
   out += "qdisc " + str(link, "qdisc", has_flag(link, "UP") ? "noqueue" : "noop") + " ";
+  if (has(link, "master")) {
+    out += "master " + str(link, "master") + " ";
+  }
   if (has(link, "operstate")) {
     out += "state " + str(link, "operstate") + " ";
   }
@@ -115,14 +118,20 @@ void print_details(const Json& link, std::string& out) {
   if (info == link.end() || !info->is_object()) {
     return;
   }
-  const std::string kind = str(*info, "info_kind");
-  if (kind.empty()) {
-    return;
+  // ipaddress.c print_linkinfo(): the kind's line, then the slave kind's.
+  if (const std::string kind = str(*info, "info_kind"); !kind.empty()) {
+    out += "\n    " + kind + " ";
+    const auto data = info->find("info_data");
+    if (const LinkTypeOps* t = find_link_type(kind); t != nullptr && data != info->end()) {
+      t->print(*data, out);
+    }
   }
-  out += "\n    " + kind + " ";
-  const auto data = info->find("info_data");
-  if (const LinkTypeOps* t = find_link_type(kind); t != nullptr && data != info->end()) {
-    t->print(*data, out);
+  if (const std::string slave = str(*info, "info_slave_kind"); !slave.empty()) {
+    out += "\n    " + slave + "_slave ";
+    const auto data = info->find("info_slave_data");
+    if (const LinkTypeOps* t = find_slave_type(slave); t != nullptr && data != info->end()) {
+      t->print(*data, out);
+    }
   }
 }
 
@@ -316,8 +325,13 @@ Json filter_links(const Json& links, const ShowFilter& filter) {
       continue;
     }
     if (filter.kind) {
+      // ip: `type X_slave` selects by the slave kind (ipaddress.c match_link_kind()).
+      const bool slave = filter.kind->ends_with("_slave");
+      const std::string want =
+          slave ? filter.kind->substr(0, filter.kind->size() - 6) : *filter.kind;
       const auto info = link.find("linkinfo");
-      if (info == link.end() || !info->is_object() || str(*info, "info_kind") != *filter.kind) {
+      if (info == link.end() || !info->is_object() ||
+          str(*info, slave ? "info_slave_kind" : "info_kind") != want) {
         continue;
       }
     }
@@ -331,6 +345,63 @@ Json filter_links(const Json& links, const ShowFilter& filter) {
     kept.push_back(std::move(copy));
   }
   return kept;
+}
+
+std::string format_fdb_entry(const Json& entry, const FdbPrintOptions& opts) {
+  // bridge/fdb.c print_fdb(), the parts subnic's entries have.
+  std::string out = str(entry, "mac") + " ";
+  if (!opts.port_given && has(entry, "ifname")) {
+    out += "dev " + str(entry, "ifname") + " ";
+  }
+  if (has(entry, "vlan")) {
+    out += "vlan " + str(entry, "vlan") + " ";
+  }
+  if (opts.stats && has(entry, "used") && has(entry, "updated")) {
+    out += "used " + str(entry, "used") + "/" + str(entry, "updated") + " ";
+  }
+  if (const auto f = entry.find("flags"); f != entry.end() && f->is_array()) {
+    for (const auto& flag : *f) {
+      if (flag.is_string()) {
+        out += flag.get<std::string>() + " ";
+      }
+    }
+  }
+  if (has(entry, "master")) {
+    out += "master " + str(entry, "master") + " ";
+  }
+  return out + str(entry, "state") + "\n";
+}
+
+OrderedJson fdb_json(const Json& entries, const FdbPrintOptions& opts) {
+  // bridge -j's key order: mac, ifname (without a port filter), vlan, used,
+  // updated (with -s), flags, master, state (only when not empty).
+  OrderedJson out = OrderedJson::array();
+  if (!entries.is_array()) {
+    return out;
+  }
+  for (const auto& e : entries) {
+    OrderedJson o = OrderedJson::object();
+    const auto copy = [&](const char* key) {
+      if (const auto it = e.find(key); it != e.end()) {
+        o[key] = OrderedJson::parse(ctl::dump_compact(*it));
+      }
+    };
+    copy("mac");
+    if (!opts.port_given) {
+      copy("ifname");
+    }
+    copy("vlan");
+    if (opts.stats) {
+      copy("used");
+      copy("updated");
+    }
+    o["flags"] = OrderedJson::array();
+    copy("flags");
+    copy("master");
+    copy("state");
+    out.push_back(std::move(o));
+  }
+  return out;
 }
 
 }  // namespace subnic::cli

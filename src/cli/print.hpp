@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 
+#include "cli/ip_json.hpp"
 #include "cli/parse.hpp"
 #include "ctl/json.hpp"
 
@@ -47,6 +48,25 @@ std::string format_link(const ctl::Json& link, const PrintOptions& opts);
 /// The links of a link.show result that pass `filter`, with the detail keys
 /// removed when filter.strip_details (so -j prints what ip -j prints).
 ctl::Json filter_links(const ctl::Json& links, const ShowFilter& filter);
+
+/// What `fdb show` prints besides the entries.
+struct FdbPrintOptions {
+  bool stats = false;       ///< -s: `used U/P ` (and the JSON keys "used", "updated")
+  bool port_given = false;  ///< `brport|dev DEV`: no `dev X ` (no "ifname"), as bridge
+};
+
+/// One fdb ENTRY (PROTOCOL.md fdb.show) as bridge 6.1 `fdb show` prints it
+/// (bridge/fdb.c print_fdb()), ending in '\n': `MAC dev IFNAME [vlan V]
+/// [used U/P] [FLAG...] [master BR] STATE` with each word followed by a
+/// space, so a learned entry (state "") ends in "master br0 \n" and a local
+/// one in "master br0 permanent\n".
+std::string format_fdb_entry(const ctl::Json& entry, const FdbPrintOptions& opts);
+
+/// The entries as `bridge -j fdb show` prints them: keys in bridge's order
+/// (mac, ifname, vlan, used, updated, flags, master, state), "ifname" only
+/// without a port filter, "used"/"updated" only with -s, "flags" always (an
+/// array), "state" as given.
+OrderedJson fdb_json(const ctl::Json& entries, const FdbPrintOptions& opts);
 
 /// ipaddress.c print_num(): a counter right-aligned in `width` columns and a
 /// space; with `human`, scaled by 1000 (1024 with `iec`) to 3 significant

@@ -45,7 +45,27 @@ int run(std::span<const std::string> args, std::ostream& out, std::ostream& err,
   const auto result = client->call(cmd->method, cmd->params);
   if (!result) {
     err << result.error().message << "\n";
-    return result.error().code == ENODEV ? kExitFailure : kExitDaemon;
+    if (result.error().code == ENODEV) {
+      // bridge's fdb_show() returns -1 for a missing device: exit 255.
+      return cmd->method == "fdb.show" ? kExitUsage : kExitFailure;
+    }
+    return kExitDaemon;
+  }
+  if (cmd->method == "fdb.show") {
+    const auto entries = result->find("fdb");
+    if (entries == result->end() || !entries->is_array()) {
+      err << "malformed reply from subnicd: no \"fdb\" array\n";
+      return kExitDaemon;
+    }
+    const FdbPrintOptions fdb_opts{opts.stats > 0, cmd->filter.fdb_port_given};
+    if (opts.json) {
+      out << format_ip_json(fdb_json(*entries, fdb_opts), opts.pretty);
+      return 0;
+    }
+    for (const auto& e : *entries) {
+      out << format_fdb_entry(e, fdb_opts);
+    }
+    return 0;
   }
   if (cmd->method != "link.show") {
     return 0;

@@ -7,7 +7,7 @@ namespace subnic::cli {
 
 std::string main_usage() {
   return "Usage: subnic [ OPTIONS ] OBJECT { COMMAND | help }\n"
-         "where  OBJECT := { link }\n"
+         "where  OBJECT := { link | fdb }\n"
          "       OPTIONS := { -V[ersion] | -s[tatistics] | -d[etails] | -h[uman-readable] |\n"
          "                    -iec | -j[son] | -p[retty] | -n[etns] NAME | --socket PATH }\n"
          "The socket defaults to $SUBNIC_SOCKET, else /run/subnic/subnicd.sock.";
@@ -20,6 +20,7 @@ std::string link_usage() {
   }
   return "Usage: subnic link add [ link DEV ] [ name ] NAME\n"
          "                  [ address LLADDR ] [ mtu MTU ] [ txqueuelen PACKETS ]\n"
+         "                  [ netns NETNSNAME ]\n"
          "                  type TYPE [ ARGS ]\n"
          "\n"
          "       subnic link delete { DEVICE | dev DEVICE }\n"
@@ -28,6 +29,7 @@ std::string link_usage() {
          "                  [ { up | down } ] [ address LLADDR ] [ mtu MTU ]\n"
          "                  [ name NEWNAME ] [ netns NETNSNAME ]\n"
          "                  [ promisc { on | off } ] [ allmulticast { on | off } ]\n"
+         "                  [ master DEVICE ] [ nomaster ]\n"
          "                  [ type TYPE ARGS ]\n"
          "\n"
          "       subnic link show [ DEVICE ] [ up ] [ type TYPE ]\n"
@@ -36,6 +38,10 @@ std::string link_usage() {
          "\n"
          "TYPE := { " +
          types + " }";
+}
+
+std::string fdb_usage() {
+  return "Usage: subnic fdb [ show [ br BRDEV ] [ { brport | dev } DEV ] ]";
 }
 
 }  // namespace subnic::cli

@@ -9,5 +9,7 @@ namespace subnic::cli {
 std::string main_usage();
 /// `subnic link help` and ip's other iplink_usage() triggers.
 std::string link_usage();
+/// `subnic fdb help`: the show part of bridge/fdb.c usage().
+std::string fdb_usage();
 
 }  // namespace subnic::cli

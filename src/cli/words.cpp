@@ -79,6 +79,22 @@ std::optional<std::uint32_t> get_u32(std::string_view arg) {
   return static_cast<std::uint32_t>(v);
 }
 
+std::optional<std::uint16_t> get_u16(std::string_view arg) {
+  const auto v = get_u32(arg);
+  if (!v || *v > 0xffff) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint16_t>(*v);
+}
+
+std::optional<std::uint8_t> get_u8(std::string_view arg) {
+  const auto v = get_u32(arg);
+  if (!v || *v > 0xff) {
+    return std::nullopt;
+  }
+  return static_cast<std::uint8_t>(*v);
+}
+
 namespace {
 
 // One byte of an address the way sscanf(seg, "%x", &int) reads it; nullopt
@@ -189,6 +205,12 @@ tl::unexpected<CliError> incomplete_command() {
 tl::unexpected<CliError> on_off(std::string_view key, std::string_view arg) {
   return stop("Error: argument of \"" + std::string{key} + "\" must be \"on\" or \"off\", not \"" +
                   std::string{arg} + "\"",
+              kExitFailure);
+}
+
+tl::unexpected<CliError> one_of_off_on(std::string_view key, std::string_view arg) {
+  return stop("Error: argument of \"" + std::string{key} +
+                  "\" must be one of \"off\", \"on\", not \"" + std::string{arg} + "\"",
               kExitFailure);
 }
 

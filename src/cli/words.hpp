@@ -26,6 +26,10 @@ std::optional<int> get_integer(std::string_view arg);
 std::optional<std::uint32_t> get_u32(std::string_view arg);
 /// get_s32(..., 0): strtol over the whole string, within int32 range.
 std::optional<std::int32_t> get_s32(std::string_view arg);
+/// get_u16(..., 0): as get_u32, at most 0xffff.
+std::optional<std::uint16_t> get_u16(std::string_view arg);
+/// get_u8(..., 0): as get_u32, at most 0xff.
+std::optional<std::uint8_t> get_u8(std::string_view arg);
 
 /// iproute2 lib/ll_addr.c ll_addr_a2n(): a link-layer address as ':'-separated
 /// bytes, each read like sscanf("%x") (leading white space, "0x", trailing
@@ -52,6 +56,9 @@ tl::unexpected<CliError> duparg2(std::string_view key, std::string_view arg);
 tl::unexpected<CliError> incomplete_command();
 /// iplink.c on_off(): `Error: argument of "KEY" must be "on" or "off", not "ARG"`, exit 1.
 tl::unexpected<CliError> on_off(std::string_view key, std::string_view arg);
+/// lib/utils.c parse_on_off() (6.1): `Error: argument of "KEY" must be one of "off", "on", not
+/// "ARG"`, exit 1. iplink_bridge_slave.c uses this one, iplink_vlan.c the on_off() above.
+tl::unexpected<CliError> one_of_off_on(std::string_view key, std::string_view arg);
 /// subnic's own: `Error: subnic: "WORD" is not supported yet`, exit 1, for
 /// words `ip` knows that subnic does not implement (yet).
 tl::unexpected<CliError> not_supported(std::string_view word);

@@ -130,6 +130,104 @@ TEST(RunTest, NoDaemonExits1WithTheReason) {
             "(is subnicd running?)\n");
 }
 
+// Answers fdb.show with two br0 entries (bridge 6.1's capture), with used/updated when asked.
+FakeDaemon::Handler fdb_daemon() {
+  return [](const std::string& line) -> std::optional<std::string> {
+    auto r = ctl::parse_request(line);
+    if (r->method != "fdb.show") {
+      return ctl::reply_ok(r->id, Json::object());
+    }
+    if (r->params.value("br", "") == "nope") {
+      return ctl::reply_error(r->id, Error{ENODEV, "Cannot find bridge device \"nope\""});
+    }
+    Json e = Json::parse(R"([
+        {"mac":"3e:1b:84:20:f5:9f","ifname":"eth2","master":"br0","state":"","flags":[]},
+        {"mac":"d2:e2:a5:bb:78:24","ifname":"eth2","master":"br0","state":"permanent",
+         "flags":[]}])");
+    if (r->params.value("stats", false)) {
+      for (auto& x : e) {
+        x["used"] = 12;
+        x["updated"] = 3;
+      }
+    }
+    return ctl::reply_ok(r->id, Json{{"fdb", e}});
+  };
+}
+
+TEST(RunTest, FdbShowTextAndJsonAsBridge) {
+  FakeDaemon d{ctl::greeting(), fdb_daemon()};
+  const auto text = run_cli({"--socket", d.path(), "fdb", "show", "br", "br0"});
+  EXPECT_EQ(text.status, 0) << text.err;
+  EXPECT_EQ(text.out,
+            "3e:1b:84:20:f5:9f dev eth2 master br0 \n"
+            "d2:e2:a5:bb:78:24 dev eth2 master br0 permanent\n");
+  const auto stats = run_cli({"--socket", d.path(), "-s", "fdb", "show", "brport", "eth2"});
+  EXPECT_EQ(stats.out,
+            "3e:1b:84:20:f5:9f used 12/3 master br0 \n"
+            "d2:e2:a5:bb:78:24 used 12/3 master br0 permanent\n");
+  const auto json = run_cli({"--socket", d.path(), "-j", "-n", "c1", "fdb"});
+  EXPECT_EQ(json.out,
+            R"([{"mac":"3e:1b:84:20:f5:9f","ifname":"eth2","flags":[],"master":"br0","state":""},)"
+            R"({"mac":"d2:e2:a5:bb:78:24","ifname":"eth2","flags":[],"master":"br0",)"
+            R"("state":"permanent"}])"
+            "\n");
+  ASSERT_EQ(d.requests().size(), 3u);
+  EXPECT_EQ(ctl::parse_request(d.requests()[0])->method, "fdb.show");
+  EXPECT_EQ(ctl::parse_request(d.requests()[0])->params,
+            Json::parse(R"({"br":"br0","stats":false})"));
+  EXPECT_EQ(ctl::parse_request(d.requests()[1])->params,
+            Json::parse(R"({"dev":"eth2","stats":true})"));
+  EXPECT_EQ(ctl::parse_request(d.requests()[2])->params,
+            Json::parse(R"({"stats":false,"netns":"c1"})"));
+}
+
+TEST(RunTest, FdbMissingBridgeExits255AsBridge) {
+  FakeDaemon d{ctl::greeting(), fdb_daemon()};
+  const auto o = run_cli({"--socket", d.path(), "fdb", "show", "br", "nope"});
+  EXPECT_EQ(o.status, 255);
+  EXPECT_EQ(o.err, "Cannot find bridge device \"nope\"\n");
+  EXPECT_EQ(o.out, "");
+}
+
+TEST(RunTest, L2LinkRequests) {
+  FakeDaemon d{ctl::greeting(), daemon_for()};
+  EXPECT_EQ(run_cli({"--socket", d.path(), "link", "add", "link", "eth2", "name", "eth2.10", "type",
+                     "vlan", "id", "10"})
+                .status,
+            0);
+  EXPECT_EQ(run_cli({"--socket", d.path(), "link", "add", "veth01", "type", "veth", "peer", "name",
+                     "veth10", "netns", "c2"})
+                .status,
+            0);
+  EXPECT_EQ(run_cli({"--socket", d.path(), "link", "set", "veth01", "master", "br0"}).status, 0);
+  EXPECT_EQ(run_cli({"--socket", d.path(), "link", "set", "veth01", "type", "bridge_slave",
+                     "learning", "off"})
+                .status,
+            0);
+  ASSERT_EQ(d.requests().size(), 4u);
+  EXPECT_EQ(ctl::parse_request(d.requests()[0])->params,
+            Json::parse(R"({"name":"eth2.10","link":"eth2","type":"vlan","info_data":{"id":10}})"));
+  EXPECT_EQ(ctl::parse_request(d.requests()[1])->params,
+            Json::parse(R"({"name":"veth01","type":"veth",
+                            "info_data":{"peer":{"name":"veth10","to_netns":"c2"}}})"));
+  EXPECT_EQ(ctl::parse_request(d.requests()[2])->method, "link.set");
+  EXPECT_EQ(ctl::parse_request(d.requests()[2])->params,
+            Json::parse(R"({"name":"veth01","master":"br0"})"));
+  EXPECT_EQ(ctl::parse_request(d.requests()[3])->params,
+            Json::parse(R"({"name":"veth01","type":"bridge_slave",
+                            "info_slave_data":{"learning":false}})"));
+}
+
+TEST(RunTest, VethUsageGoesToStdoutWithStatus1) {
+  const auto o =
+      run_cli({"--socket", "/nonexistent.sock", "link", "add", "v3", "type", "veth", "bogus"});
+  EXPECT_EQ(o.status, 1);
+  EXPECT_EQ(o.out,
+            "Usage: subnic link <options> type veth [peer <options>]\n"
+            "To get <options> type 'subnic link add help'\n");
+  EXPECT_EQ(o.err, "");
+}
+
 TEST(RunTest, VersionAndHelp) {
   const auto v = run_cli({"-V"});
   EXPECT_EQ(v.status, 0);
