@@ -24,9 +24,12 @@
 #include "ctl/line_buffer.hpp"
 #include "ctl/message.hpp"
 #include "ctl/validate.hpp"
+#include "daemon/detail.hpp"
 #include "sys/dev_mcast.hpp"
 
 namespace subnic::daemon {
+
+using namespace detail;
 
 namespace {
 
@@ -39,61 +42,6 @@ constexpr std::uint64_t kTagMask = kMonitorTag - 1;
 constexpr int kStateVersion = 1;
 constexpr unsigned kIffLowerUp =
     0x10000;  // IFF_LOWER_UP (<linux/if.h>, which clashes with <net/if.h>)
-
-Error err(int code, std::string message) {
-  return Error{code, std::move(message)};
-}
-
-std::string strerror_line(int code) {
-  return std::string{"RTNETLINK answers: "} + std::strerror(code);
-}
-
-// The daemon's one source of random bits (MACs, link-local interface identifiers).
-std::uint64_t random_u64() {
-  static std::mt19937_64 rng{std::random_device{}()};
-  return rng();
-}
-
-core::Mac random_mac() {
-  return core::mac_from_random(random_u64());
-}
-
-// fe80::/64 with the modified EUI-64 interface identifier of `m` (RFC 4291 Appendix A): what
-// the kernel's addrconf gives a device with that MAC in addrgenmode eui64.
-core::IpAddr eui64_link_local(const core::Mac& m) {
-  const std::uint8_t first = static_cast<std::uint8_t>(m.bytes[0] ^ 0x02);  // the "u" bit
-  const std::uint8_t b[16] = {0xfe, 0x80,       0,          0,          0,          0,
-                              0,    0,          first,      m.bytes[1], m.bytes[2], 0xff,
-                              0xfe, m.bytes[3], m.bytes[4], m.bytes[5]};
-  return core::IpAddr::from_v6(b);
-}
-
-// `ip -j` flag words for a device, in iproute2's order (ip/ipaddress.c print_link_flags).
-Json flag_words(unsigned flags, bool carrier) {
-  Json f = Json::array();
-  if ((flags & IFF_UP) && !carrier) {
-    f.push_back("NO-CARRIER");
-  }
-  const std::pair<unsigned, const char*> names[] = {{IFF_LOOPBACK, "LOOPBACK"},
-                                                    {IFF_BROADCAST, "BROADCAST"},
-                                                    {IFF_POINTOPOINT, "POINTOPOINT"},
-                                                    {IFF_MULTICAST, "MULTICAST"},
-                                                    {IFF_NOARP, "NOARP"},
-                                                    {IFF_ALLMULTI, "ALLMULTI"},
-                                                    {IFF_PROMISC, "PROMISC"},
-                                                    {IFF_UP, "UP"},
-                                                    {kIffLowerUp, "LOWER_UP"}};
-  for (const auto& [bit, name] : names) {
-    if (bit == kIffLowerUp) {
-      if ((flags & IFF_UP) && carrier) {
-        f.push_back(name);
-      }
-    } else if (flags & bit) {
-      f.push_back(name);
-    }
-  }
-  return f;
-}
 
 Result<core::MacvlanChange> parse_macvlan_words(const Json& d) {
   core::MacvlanChange c;
@@ -201,6 +149,91 @@ Result<core::IpvlanChange> parse_ipvlan_words(const Json& d) {
 
 }  // namespace
 
+namespace detail {
+
+Error err(int code, std::string message) {
+  return Error{code, std::move(message)};
+}
+
+std::string strerror_line(int code) {
+  return std::string{"RTNETLINK answers: "} + std::strerror(code);
+}
+
+// The daemon's one source of random bits (MACs, link-local interface identifiers).
+std::uint64_t random_u64() {
+  static std::mt19937_64 rng{std::random_device{}()};
+  return rng();
+}
+
+core::Mac random_mac() {
+  return core::mac_from_random(random_u64());
+}
+
+// fe80::/64 with the modified EUI-64 interface identifier of `m` (RFC 4291 Appendix A): what
+// the kernel's addrconf gives a device with that MAC in addrgenmode eui64.
+core::IpAddr eui64_link_local(const core::Mac& m) {
+  const std::uint8_t first = static_cast<std::uint8_t>(m.bytes[0] ^ 0x02);  // the "u" bit
+  const std::uint8_t b[16] = {0xfe, 0x80,       0,          0,          0,          0,
+                              0,    0,          first,      m.bytes[1], m.bytes[2], 0xff,
+                              0xfe, m.bytes[3], m.bytes[4], m.bytes[5]};
+  return core::IpAddr::from_v6(b);
+}
+
+// `ip -j` flag words for a device, in iproute2's order (ip/ipaddress.c print_link_flags).
+Json flag_words(unsigned flags, bool carrier) {
+  Json f = Json::array();
+  if ((flags & IFF_UP) && !carrier) {
+    f.push_back("NO-CARRIER");
+  }
+  const std::pair<unsigned, const char*> names[] = {{IFF_LOOPBACK, "LOOPBACK"},
+                                                    {IFF_BROADCAST, "BROADCAST"},
+                                                    {IFF_POINTOPOINT, "POINTOPOINT"},
+                                                    {IFF_MULTICAST, "MULTICAST"},
+                                                    {IFF_NOARP, "NOARP"},
+                                                    {IFF_ALLMULTI, "ALLMULTI"},
+                                                    {IFF_PROMISC, "PROMISC"},
+                                                    {IFF_UP, "UP"},
+                                                    {kIffLowerUp, "LOWER_UP"}};
+  for (const auto& [bit, name] : names) {
+    if (bit == kIffLowerUp) {
+      if ((flags & IFF_UP) && carrier) {
+        f.push_back(name);
+      }
+    } else if (flags & bit) {
+      f.push_back(name);
+    }
+  }
+  return f;
+}
+
+Json stats_json(const DeviceCounters& c) {
+  Json j;
+  j["stats64"] = {{"rx",
+                   {{"bytes", c.rx_bytes.get()},
+                    {"packets", c.rx_packets.get()},
+                    {"errors", 0},
+                    {"dropped", c.rx_dropped.get()},
+                    {"over_errors", 0},
+                    {"multicast", c.rx_multicast.get()}}},
+                  {"tx",
+                   {{"bytes", c.tx_bytes.get()},
+                    {"packets", c.tx_packets.get()},
+                    {"errors", 0},
+                    {"dropped", c.tx_dropped.get()},
+                    {"carrier_errors", 0},
+                    {"collisions", 0}}}};
+  Json drops = Json::object();
+  for (std::size_t r = 1; r < c.drops.size(); ++r) {
+    if (const auto n = c.drops[r].get(); n != 0) {
+      drops[std::string{core::to_string(static_cast<core::DropReason>(r))}] = n;
+    }
+  }
+  j["drops"] = drops;
+  return j;
+}
+
+}  // namespace detail
+
 struct Daemon::Client {
   sys::UniqueFd fd;
   ctl::LineBuffer in;
@@ -279,7 +312,11 @@ void Daemon::release_unused_netns() {
                       std::any_of(lowers_.begin(), lowers_.end(),
                                   [&](const auto& l) { return l.second.ns == inode; }) ||
                       std::any_of(uppers_.begin(), uppers_.end(),
-                                  [&](const auto& u) { return u.second.ns == inode; });
+                                  [&](const auto& u) { return u.second.ns == inode; }) ||
+                      std::any_of(devs_.begin(), devs_.end(),
+                                  [&](const auto& d) { return d.second.ns == inode; }) ||
+                      std::any_of(ports_.begin(), ports_.end(),
+                                  [&](const auto& p) { return p.second.ns == inode; });
     if (used) {
       ++it;
     } else {
@@ -307,10 +344,18 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
                                          std::string_view kind) {
   for (auto& [key, l] : lowers_) {
     if (l.ns == ns.inode && l.ifindex == li.ifindex) {
-      if (l.port.kind() != kind) {
-        // One rx handler per device: macvlan_port_create / ipvlan_port_create find the other's.
-        return tl::unexpected{err(EBUSY, strerror_line(EBUSY) + " (" + l.ifname + " is already a " +
-                                             std::string{l.port.kind()} + " lower)")};
+      if (!kind.empty() && l.port.kind() != kind) {
+        if (l.port.size() != 0) {
+          // One rx handler per device: macvlan_port_create / ipvlan_port_create find the
+          // other's.
+          return tl::unexpected{err(EBUSY, strerror_line(EBUSY) + " (" + l.ifname +
+                                               " is already a " + std::string{l.port.kind()} +
+                                               " lower)")};
+        }
+        // Only VLAN devices on it so far: the port takes the kind of its first upper.
+        if (auto st = make_port(ns, li, l, kind); !st) {
+          return tl::unexpected{st.error()};
+        }
       }
       return &l;
     }
@@ -322,56 +367,94 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
   if (li.master_ifindex != 0) {
     return tl::unexpected{err(EBUSY, strerror_line(EBUSY))};
   }
-  auto guard = sys::NetnsGuard::enter(ns.fd.get());
-  if (!guard) {
-    return tl::unexpected{guard.error()};
+  for (const auto& [k, bp] : ports_) {
+    if (bp.ns == ns.inode && bp.ifindex == li.ifindex) {
+      return tl::unexpected{
+          err(EBUSY, strerror_line(EBUSY) + " (" + li.name + " is a bridge port)")};
+    }
   }
-  auto sock = io::PacketSocket::open(li.ifindex);
-  std::optional<Result<io::RawIpSocket>> route;
-  std::optional<Result<sys::IngressSteer>> steer;
-  std::optional<Result<sys::Netlink>> neigh;
-  if (kind == "ipvlan") {
-    route = io::RawIpSocket::open(li.ifindex);
-    steer = sys::IngressSteer::open(li.name, li.ifindex);
-    neigh = sys::Netlink::open();
+  // A subnic VLAN device as the lower: the port is stacked inside subnic, without a socket.
+  std::uint64_t via_vlan = 0;
+  for (const auto& [id, d] : devs_) {
+    if (d.kind == Dev::Kind::kVlan && d.ns == ns.inode && d.ifindex == li.ifindex) {
+      via_vlan = id;
+    }
   }
-  if (auto st = guard->leave(); !st) {
-    return tl::unexpected{st.error()};
+  std::shared_ptr<LowerIo> io;
+  if (via_vlan != 0) {
+    io = std::make_shared<LowerIo>();
+  } else {
+    auto guard = sys::NetnsGuard::enter(ns.fd.get());
+    if (!guard) {
+      return tl::unexpected{guard.error()};
+    }
+    auto sock = io::PacketSocket::open(li.ifindex);
+    if (auto st = guard->leave(); !st) {
+      return tl::unexpected{st.error()};
+    }
+    if (!sock) {
+      return tl::unexpected{sock.error()};
+    }
+    io = std::make_shared<LowerIo>(std::move(*sock));
   }
-  if (!sock) {
-    return tl::unexpected{sock.error()};
-  }
-  if (route && !*route) {
-    return tl::unexpected{route->error()};
-  }
-  auto port = kind == "ipvlan" ? Port{core::IpvlanPort{lower_state(li)}}
-                               : Port{core::MacvlanPort{lower_state(li)}};
   Lower l{next_id_++,
           ns.inode,
           li.ifindex,
           li.name,
-          std::move(port),
-          std::make_shared<LowerIo>(std::move(*sock)),
+          Port{core::MacvlanPort{lower_state(li)}},
+          std::move(io),
           {},
           {},
           false,
-          {}};
-  if (route) {
-    l.io->route.emplace(std::move(**route));
+          {},
+          {},
+          {},
+          via_vlan};
+  if (!kind.empty()) {
+    if (auto st = make_port(ns, li, l, kind); !st) {
+      return tl::unexpected{st.error()};
+    }
   }
-  if (steer && *steer) {
-    l.steer.emplace(std::move(**steer));
-  }
-  if (neigh && *neigh) {
-    l.io->neigh.emplace(std::move(**neigh));
-  }
-  if (auto st = datapath_.watch(l.key, l.io->sock.fd()); !st) {
-    return tl::unexpected{st.error()};
+  if (l.io->sock) {
+    if (auto st = datapath_.watch(l.key, l.io->sock->fd()); !st) {
+      return tl::unexpected(st.error());
+    }
   }
   const auto key = l.key;
   auto [it, inserted] = lowers_.emplace(key, std::move(l));
-  spdlog::info("lower {} (ifindex {}) attached as a {} port", li.name, li.ifindex, kind);
+  spdlog::info("lower {} (ifindex {}) attached{}{}", li.name, li.ifindex,
+               kind.empty() ? "" : " as a " + std::string{kind} + " port",
+               via_vlan != 0 ? " (a subnic vlan: stacked inside subnic)" : "");
   return &it->second;
+}
+
+Status Daemon::make_port(Netns& ns, const sys::LinkInfo& li, Lower& l, std::string_view kind) {
+  if (kind != "ipvlan") {
+    l.port = Port{core::MacvlanPort{lower_state(li)}};
+    return {};
+  }
+  auto guard = sys::NetnsGuard::enter(ns.fd.get());
+  if (!guard) {
+    return tl::unexpected{guard.error()};
+  }
+  auto route = io::RawIpSocket::open(li.ifindex);
+  auto steer = sys::IngressSteer::open(li.name, li.ifindex);
+  auto neigh = sys::Netlink::open();
+  if (auto st = guard->leave(); !st) {
+    return st;
+  }
+  if (!route) {
+    return tl::unexpected{route.error()};
+  }
+  l.port = Port{core::IpvlanPort{lower_state(li)}};
+  l.io->route.emplace(std::move(*route));
+  if (steer) {
+    l.steer.emplace(std::move(*steer));
+  }
+  if (neigh) {
+    l.io->neigh.emplace(std::move(*neigh));
+  }
+  return {};
 }
 
 void Daemon::destroy_lower(std::uint64_t key) {
@@ -380,7 +463,9 @@ void Daemon::destroy_lower(std::uint64_t key) {
     return;
   }
   auto& l = it->second;
-  datapath_.unwatch(l.io->sock.fd());
+  if (l.io->sock) {
+    datapath_.unwatch(l.io->sock->fd());
+  }
   // macvlan_port_destroy: put back the MAC a passthru upper changed.
   if (auto ns = netns_.find(l.ns); ns != netns_.end()) {
     if (const auto saved = l.port.saved_lower_mac()) {
@@ -395,7 +480,7 @@ void Daemon::destroy_lower(std::uint64_t key) {
 
 bool Daemon::release_if_unused(std::uint64_t key) {
   auto it = lowers_.find(key);
-  if (it == lowers_.end() || !it->second.upper_ids.empty()) {
+  if (it == lowers_.end() || !it->second.upper_ids.empty() || !it->second.vlan_ids.empty()) {
     return false;
   }
   publish();  // the datapath lets go of the port before its socket closes
@@ -487,6 +572,9 @@ Result<Json> Daemon::handle(const std::string& method, const Json& params) {
     if (method == "link.show") {
       return link_show(params);
     }
+    if (method == "fdb.show") {
+      return fdb_show(params);
+    }
     if (method == "ping") {
       return Json{{"pong", true}};
     }
@@ -504,6 +592,15 @@ Result<Json> Daemon::link_add(const Json& p) {
         err(EINVAL, "Error: argument \"" + name + "\" is wrong: \"name\" not a valid ifname"));
   }
   const std::string type = p.value("type", "");
+  if (type == "vlan" || type == "veth" || type == "bridge") {
+    auto ns = netns_by_name(p.value("netns", ""));
+    if (!ns) {
+      return tl::unexpected(ns.error());
+    }
+    return type == "vlan"   ? add_vlan(**ns, p)
+           : type == "veth" ? add_veth(**ns, p)
+                            : add_bridge(**ns, p);
+  }
   if (type != "macvlan" && type != "ipvlan") {
     return tl::unexpected(
         err(EOPNOTSUPP, "Error: subnic: type \"" + type + "\" is not supported yet"));
@@ -663,7 +760,31 @@ Status Daemon::set_up(Upper& u, bool up) {
   return {};
 }
 
-Result<Json> Daemon::link_set(const Json& p) {
+Result<Json> Daemon::link_set(const Json& p0) {
+  Json p = p0;
+  if (p.contains("master") || p.contains("nomaster") || p.value("type", "") == "bridge_slave") {
+    // Any netdev of the namespace can join or leave a subnic bridge.
+    if (auto st = set_bridge_port(p); !st) {
+      return tl::unexpected(st.error());
+    }
+    for (const char* k : {"master", "nomaster", "info_slave_data"}) {
+      p.erase(k);
+    }
+    if (p.value("type", "") == "bridge_slave") {
+      p.erase("type");
+    }
+    bool more = false;
+    for (const auto& [k, v] : p.items()) {
+      more |= k != "name" && k != "netns";
+    }
+    if (!more) {
+      publish();
+      return Json::object();
+    }
+  }
+  if (auto d = find_dev(p)) {
+    return dev_set(**d, p);
+  }
   auto found = find_upper(p);
   if (!found) {
     return tl::unexpected(found.error());
@@ -773,6 +894,11 @@ Result<Json> Daemon::link_set(const Json& p) {
 }
 
 Result<Json> Daemon::link_del(const Json& p) {
+  if (auto d = find_dev(p)) {
+    delete_dev((*d)->id);
+    publish();
+    return Json::object();
+  }
   auto found = find_upper(p);
   if (!found) {
     return tl::unexpected(found.error());
@@ -787,6 +913,23 @@ Result<Json> Daemon::link_show(const Json& p) {
   const bool details = p.value("details", false);
   const bool stats = p.value("stats", false);
   if (p.contains("name")) {
+    if (auto d = find_dev(p)) {
+      links.push_back(describe_dev(**d, details, stats));
+      return Json{{"links", links}};
+    }
+    auto nsr = netns_by_name(p.value("netns", ""));
+    for (const auto& [k, bp] : ports_) {
+      if (nsr && bp.ns == (*nsr)->inode && bp.ifname == p["name"].get<std::string>()) {
+        bool ours = false;
+        for (const auto& [id, u] : uppers_) {
+          ours |= u.ns == bp.ns && u.ifindex == bp.ifindex;
+        }
+        if (!ours) {
+          links.push_back(describe_port(bp, details, stats));
+          return Json{{"links", links}};
+        }
+      }
+    }
     auto found = find_upper(p);
     if (!found) {
       if (found.error().code == ENODEV) {
@@ -799,6 +942,21 @@ Result<Json> Daemon::link_show(const Json& p) {
   } else {
     for (auto& [id, u] : uppers_) {
       links.push_back(describe(u, details, stats));
+    }
+    for (auto& [id, d] : devs_) {
+      links.push_back(describe_dev(d, details, stats));
+    }
+    for (auto& [k, bp] : ports_) {
+      bool ours = false;  // a subnic device that is a port is already listed, with "master"
+      for (const auto& [id, u] : uppers_) {
+        ours |= u.ns == bp.ns && u.ifindex == bp.ifindex;
+      }
+      for (const auto& [id, d] : devs_) {
+        ours |= d.ns == bp.ns && d.ifindex == bp.ifindex;
+      }
+      if (!ours) {
+        links.push_back(describe_port(bp, details, stats));
+      }
     }
   }
   return Json{{"links", links}};
@@ -817,6 +975,11 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
   j["flags"] = flag_words(flags, carrier);
   j["mtu"] = l.port.mtu(idx);
   j["qdisc"] = "noqueue";
+  for (const auto& [k, bp] : ports_) {
+    if (bp.ns == u.ns && bp.ifindex == u.ifindex) {
+      j["master"] = devs_.at(bp.bridge).name;
+    }
+  }
   j["operstate"] = !(flags & IFF_UP) ? "DOWN" : (carrier ? "UP" : "LOWERLAYERDOWN");
   j["linkmode"] = "DEFAULT";
   j["group"] = "default";
@@ -909,28 +1072,9 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
     j["subnic"] = ext;
   }
   if (stats) {
-    const auto& c = u.io->counters;
-    j["stats64"] = {{"rx",
-                     {{"bytes", c.rx_bytes.get()},
-                      {"packets", c.rx_packets.get()},
-                      {"errors", 0},
-                      {"dropped", c.rx_dropped.get()},
-                      {"over_errors", 0},
-                      {"multicast", c.rx_multicast.get()}}},
-                    {"tx",
-                     {{"bytes", c.tx_bytes.get()},
-                      {"packets", c.tx_packets.get()},
-                      {"errors", 0},
-                      {"dropped", c.tx_dropped.get()},
-                      {"carrier_errors", 0},
-                      {"collisions", 0}}}};
-    Json drops = Json::object();
-    for (std::size_t r = 1; r < c.drops.size(); ++r) {
-      if (const auto n = c.drops[r].get(); n != 0) {
-        drops[std::string{core::to_string(static_cast<core::DropReason>(r))}] = n;
-      }
-    }
-    j["drops"] = drops;
+    auto st = stats_json(u.io->counters);
+    j["stats64"] = st["stats64"];
+    j["drops"] = st["drops"];
   }
   return j;
 }
@@ -938,8 +1082,43 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
 // ---- following devices ---------------------------------------------------------------------
 
 void Daemon::apply_lower(Lower& l) {
-  const core::LowerFilter want = l.port.lower_filter();
-  auto& sock = l.io->sock;
+  if (l.via_vlan != 0) {
+    // Stacked on a subnic VLAN device: the physical lower's socket carries the filter.
+    if (auto li = netns_.at(l.ns)->nl.get_link(l.ifindex)) {
+      l.port.set_lower(lower_state(*li));
+    }
+    if (auto d = devs_.find(l.via_vlan); d != devs_.end()) {
+      if (auto phys = lowers_.find(d->second.lower); phys != lowers_.end()) {
+        apply_lower(phys->second);
+        return;
+      }
+    }
+    publish();
+    return;
+  }
+  core::LowerFilter want = l.port.lower_filter();
+  // vlan_dev_open / dev_uc_add through the VLAN: what the ports stacked on this lower's VLAN
+  // devices need, and VLAN MACs other than the lower's, join the lower's filter.
+  for (std::uint32_t i = 0; i < l.vlan_ids.size(); ++i) {
+    const auto& vd = l.vlans.devices()[i];
+    if (vd.up && vd.mac != l.port.lower().mac) {
+      want.unicast.push_back(vd.mac);
+    }
+    for (const auto& [k, s] : lowers_) {
+      if (s.via_vlan == l.vlan_ids[i]) {
+        const auto f = s.port.lower_filter();
+        want.unicast.insert(want.unicast.end(), f.unicast.begin(), f.unicast.end());
+        want.multicast.insert(want.multicast.end(), f.multicast.begin(), f.multicast.end());
+        want.promisc += f.promisc;
+        want.allmulti += f.allmulti;
+      }
+    }
+  }
+  for (auto* v : {&want.unicast, &want.multicast}) {
+    std::sort(v->begin(), v->end());
+    v->erase(std::unique(v->begin(), v->end()), v->end());
+  }
+  auto& sock = *l.io->sock;
   using M = io::Membership;
   auto sync_set = [&](const std::vector<core::Mac>& have, const std::vector<core::Mac>& need,
                       M kind) {
@@ -985,8 +1164,12 @@ void Daemon::sync_lower(std::uint64_t key, bool removed) {
     // NETDEV_UNREGISTER: every upper goes with its lower, wherever it is now.
     spdlog::info("lower {} disappeared: deleting its uppers", l.ifname);
     const auto ids = l.upper_ids;
+    const auto vlan_ids = l.vlan_ids;
     for (const auto id : ids) {
       delete_upper(id, true);
+    }
+    for (const auto id : vlan_ids) {
+      delete_dev(id);  // vlan_device_event NETDEV_UNREGISTER: its VLAN devices go too
     }
     publish();
     return;
@@ -1006,6 +1189,7 @@ void Daemon::sync_lower(std::uint64_t key, bool removed) {
   l.port.set_lower(lower_state(*li));
   const core::LowerState& now = l.port.lower();
   const bool carrier = now.up && now.carrier;
+  sync_vlans(l, before);
   for (std::uint32_t i = 0; i < l.upper_ids.size(); ++i) {
     Upper& u = uppers_.at(l.upper_ids[i]);
     const auto cfg_mtu = l.port.mtu(i);
@@ -1202,11 +1386,24 @@ void Daemon::sync_all() {
   for (const auto id : ids) {
     sync_upper(id);
   }
+  std::vector<std::uint64_t> dev_ids, port_keys;
+  for (const auto& [id, d] : devs_) {
+    dev_ids.push_back(id);
+  }
+  for (const auto& [k, bp] : ports_) {
+    port_keys.push_back(k);
+  }
+  for (const auto id : dev_ids) {
+    sync_dev(id);
+  }
+  for (const auto k : port_keys) {
+    sync_port(k);
+  }
   release_unused_netns();
 }
 
 void Daemon::on_monitor(Netns& ns) {
-  std::vector<std::uint64_t> uppers, lowers;
+  std::vector<std::uint64_t> uppers, lowers, devs, bports;
   std::vector<std::uint64_t> removed_lowers;
   bool all = false;
   const std::uint64_t inode = ns.inode;
@@ -1225,6 +1422,16 @@ void Daemon::on_monitor(Netns& ns) {
         uppers.push_back(id);
       }
     }
+    for (const auto& [id, d] : devs_) {
+      if (!ev.address && d.ns == inode && d.ifindex == ev.link.ifindex) {
+        devs.push_back(id);
+      }
+    }
+    for (const auto& [k, bp] : ports_) {
+      if (!ev.address && bp.ns == inode && bp.ifindex == ev.link.ifindex) {
+        bports.push_back(k);
+      }
+    }
   });
   if (all) {
     sync_all();
@@ -1238,6 +1445,12 @@ void Daemon::on_monitor(Netns& ns) {
   }
   for (const auto id : uppers) {
     sync_upper(id);
+  }
+  for (const auto id : devs) {
+    sync_dev(id);
+  }
+  for (const auto k : bports) {
+    sync_port(k);
   }
   release_unused_netns();
 }
@@ -1272,17 +1485,23 @@ void Daemon::apply_steer(Lower& l) {
 
 void Daemon::publish() {
   auto snap = std::make_shared<Snapshot>();
+  std::map<std::uint64_t, std::uint32_t> port_index;
   for (auto& [key, l] : lowers_) {
     apply_steer(l);
-    PortSnapshot ps{l.port, l.io, {}};
+    const auto pi = static_cast<std::uint32_t>(snap->ports.size());
+    PortSnapshot ps{l.port, l.io, {}, {}, {}, {}};
     for (const auto id : l.upper_ids) {
       ps.uppers.push_back(uppers_.at(id).io);
-      snap->by_key[id] = Endpoint{static_cast<std::uint32_t>(snap->ports.size()),
-                                  static_cast<std::int32_t>(ps.uppers.size() - 1)};
+      snap->by_key[id] =
+          Endpoint{Endpoint::Kind::kUpper, pi, static_cast<std::int32_t>(ps.uppers.size() - 1)};
     }
-    snap->by_key[key] = Endpoint{static_cast<std::uint32_t>(snap->ports.size()), -1};
+    if (l.io->sock) {
+      snap->by_key[key] = Endpoint{Endpoint::Kind::kLower, pi, -1};
+    }
+    port_index[key] = pi;
     snap->ports.push_back(std::move(ps));
   }
+  publish_l2(*snap, port_index);
   datapath_.publish(std::move(snap));
 }
 

@@ -72,6 +72,45 @@ class Daemon {
     std::optional<sys::IngressSteer> steer;
     bool steer_failed = false;
     std::vector<std::uint64_t> upper_ids;  // index-aligned with port.uppers()
+    /// The 802.1Q devices on this lower, and their Dev ids (index-aligned with vlans.devices()).
+    core::VlanTable vlans;
+    std::vector<std::uint64_t> vlan_ids;
+    /// Set when this lower is a subnic VLAN device (the Dev id): the port is stacked inside
+    /// subnic and has no packet socket of its own.
+    std::uint64_t via_vlan = 0;
+  };
+  /// A subnic device with a TAP of its own that is not a macvlan/ipvlan upper: an 802.1Q
+  /// device, one end of a veth pair, or a bridge device.
+  struct Dev {
+    enum class Kind : std::uint8_t { kVlan, kVeth, kBridge };
+    std::uint64_t id = 0;
+    Kind kind = Kind::kVlan;
+    std::string name;
+    std::uint64_t ns = 0;
+    int ifindex = 0;
+    std::shared_ptr<UpperIo> io;
+    bool up = false;           // admin state as subnic last applied it
+    std::uint32_t mtu = 1500;  // bytes
+    core::Mac mac;
+    std::uint64_t lower = 0;           // vlan: the physical Lower's key
+    std::uint64_t peer = 0;            // veth: the other end's Dev id
+    std::shared_ptr<BridgeIo> bridge;  // bridge: FDB, STP, port sockets
+    bool mac_set = false;              // bridge: the user set its MAC (no min-port-MAC rule)
+  };
+  /// A netdev enslaved to a subnic bridge (`link set DEV master BR`), read and written through
+  /// a packet socket.
+  struct BridgePort {
+    std::uint64_t key = 0;
+    std::uint64_t bridge = 0;  // the bridge's Dev id
+    std::uint64_t ns = 0;
+    int ifindex = 0;
+    std::string ifname;
+    core::Mac mac;
+    bool carrier = false;
+    std::shared_ptr<LowerIo> io;
+    /// Drops every frame at the port's ingress hook, after subnicd's socket copied it: the
+    /// port's own stack sees nothing, as br_handle_frame consumes what it bridges.
+    std::optional<sys::IngressSteer> steer;
   };
   struct Upper {
     std::uint64_t id = 0;
@@ -126,6 +165,38 @@ class Daemon {
   /// unicast only; l3: all; l3s: none, the lower's stack delivers them in the kernel).
   void apply_steer(Lower& l);
 
+  // 802.1Q devices, veth pairs, bridges (daemon_l2.cpp).
+  /// Creates a TAP `name` in `ns` with `mac`, `mtu` and `txqlen`; the TAP and its link info.
+  Result<std::pair<io::Tap, sys::LinkInfo>> make_tap(Netns& ns, const std::string& name,
+                                                     const core::Mac& mac, std::uint32_t mtu,
+                                                     unsigned txqlen);
+  Result<Json> add_vlan(Netns& ns, const Json& p);
+  Result<Json> add_veth(Netns& ns, const Json& p);
+  Result<Json> add_bridge(Netns& ns, const Json& p);
+  Result<Dev*> find_dev(const Json& p);
+  Result<Json> dev_set(Dev& d, const Json& p);
+  /// `link set DEV master BR | nomaster` and `type bridge_slave ...` for any netdev DEV.
+  Status set_bridge_port(const Json& p);
+  Status enslave(Dev& br, Netns& ns, const sys::LinkInfo& li);
+  void release_port(std::uint64_t key);
+  void delete_dev(std::uint64_t id);
+  Json describe_dev(const Dev& d, bool details, bool stats);
+  Json describe_port(const BridgePort& bp, bool details, bool stats);
+  Result<Json> fdb_show(const Json& p);
+  void sync_dev(std::uint64_t id);
+  void sync_port(std::uint64_t key);
+  /// A physical lower changed: its VLAN devices follow (admin state, MTU, carrier).
+  void sync_vlans(Lower& l, const core::LowerState& before);
+  /// veth carrier: both ends have it only while both are up (veth_open, veth_close).
+  void apply_veth_carrier(Dev& d);
+  /// The bridge's MAC follows its smallest port MAC unless the user set one
+  /// (br_stp_recalculate_bridge_id).
+  void recalc_bridge_mac(Dev& br);
+  void publish_l2(Snapshot& snap, const std::map<std::uint64_t, std::uint32_t>& port_index);
+  /// Creates the port object of `kind` ("macvlan"/"ipvlan") for `l` (lower `li` in `ns`); for
+  /// ipvlan also its route socket, ingress steer and neighbour netlink.
+  Status make_port(Netns& ns, const sys::LinkInfo& li, Lower& l, std::string_view kind);
+
   // Publishing and state.
   void publish();
   void save_state();
@@ -142,6 +213,8 @@ class Daemon {
   std::map<std::uint64_t, std::unique_ptr<Netns>> netns_;
   std::map<std::uint64_t, Lower> lowers_;
   std::map<std::uint64_t, Upper> uppers_;
+  std::map<std::uint64_t, Dev> devs_;
+  std::map<std::uint64_t, BridgePort> ports_;
   std::uint64_t next_id_ = 1;
   Datapath datapath_;
 

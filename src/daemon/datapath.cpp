@@ -5,7 +5,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
+#include <ctime>
 
 #include <spdlog/spdlog.h>
 
@@ -23,6 +25,65 @@ bool is_gso(const std::uint8_t* vnet) {
   std::memcpy(&h, vnet, sizeof h);
   return (h.gso_type & ~io::kVnetGsoEcn) != io::kVnetGsoNone;
 }
+
+std::uint64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
+         static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+/// Shifts the vnet header's frame offsets by `delta` bytes (a tag was pushed or popped).
+void shift_vnet(std::uint8_t* vnet, int delta) {
+  io::VnetHdr h;
+  std::memcpy(&h, vnet, sizeof h);
+  if ((h.flags & io::kVnetFNeedsCsum) != 0) {
+    h.csum_start = static_cast<std::uint16_t>(h.csum_start + delta);
+  }
+  if (h.hdr_len != 0) {
+    h.hdr_len = static_cast<std::uint16_t>(h.hdr_len + delta);
+  }
+  std::memcpy(vnet, &h, sizeof h);
+}
+
+/// Pushes an 802.1Q/802.1ad tag into `buf` (vnet header + frame, `len` bytes) in place: the
+/// header and both MACs move 4 bytes towards the front, into headroom the caller guarantees.
+/// Returns the new start; `len` grows by 4 (vlan_dev_hard_start_xmit, IEEE 802.1Q §9.6).
+std::uint8_t* tag_frame(std::uint8_t* buf, std::size_t& len, core::VlanProto proto,
+                        std::uint16_t tci) {
+  std::uint8_t* nb = buf - core::kVlanTagLen;
+  std::memmove(nb, buf, io::kVnetHdrLen + 12);
+  std::uint8_t* tag = nb + io::kVnetHdrLen + 12;
+  const auto tpid = static_cast<std::uint16_t>(proto);
+  tag[0] = static_cast<std::uint8_t>(tpid >> 8);
+  tag[1] = static_cast<std::uint8_t>(tpid);
+  tag[2] = static_cast<std::uint8_t>(tci >> 8);
+  tag[3] = static_cast<std::uint8_t>(tci);
+  shift_vnet(nb, static_cast<int>(core::kVlanTagLen));
+  len += core::kVlanTagLen;
+  return nb;
+}
+
+/// Removes the outer tag of `buf` (vnet header + tagged frame) in place; `len` shrinks by 4.
+std::uint8_t* untag_frame(std::uint8_t* buf, std::size_t& len) {
+  std::uint8_t* nb = buf + core::kVlanTagLen;
+  std::memmove(nb, buf, io::kVnetHdrLen + 12);
+  shift_vnet(nb, -static_cast<int>(core::kVlanTagLen));
+  len -= core::kVlanTagLen;
+  return nb;
+}
+
+/// A bridge's view of one received burst: `lower` is one of its ports' sockets.
+std::int32_t port_index(const BridgeIo& b, const LowerIo* lower) {
+  for (std::size_t i = 0; i < b.ports.size(); ++i) {
+    if (b.ports[i].get() == lower) {
+      return static_cast<std::int32_t>(i);
+    }
+  }
+  return -1;
+}
+
+constexpr std::uint64_t kTickNs = 100'000'000;  // bridge timers: every 100 ms
 
 }  // namespace
 
@@ -44,7 +105,8 @@ Status Datapath::start() {
   }
   rx_bufs_.assign(kBurst, std::vector<std::uint8_t>(io::kMaxFrame + core::kVlanTagLen));
   rx_slots_.resize(kBurst);
-  tx_bufs_.assign(kBurst, std::vector<std::uint8_t>(io::kMaxFrame));
+  // Headroom in front of every TAP read: a port on a VLAN device pushes the tag in place.
+  tx_bufs_.assign(kBurst, std::vector<std::uint8_t>(io::kMaxFrame + core::kVlanTagLen));
   wire_.reserve(kBurst);
   wire_sender_.reserve(kBurst);
   decision_.deliveries.reserve(1024);
@@ -88,7 +150,7 @@ void Datapath::unwatch(int fd) {
 void Datapath::run() {
   std::array<epoll_event, 64> events;
   while (running_.load(std::memory_order_relaxed)) {
-    const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), 500);
+    const int n = ::epoll_wait(epoll_.get(), events.data(), static_cast<int>(events.size()), 100);
     if (n < 0) {
       if (errno == EINTR) {
         continue;
@@ -110,67 +172,361 @@ void Datapath::run() {
       if (it == s.by_key.end()) {
         continue;  // removed since epoll reported it
       }
-      const auto& ps = s.ports[it->second.port];
-      if (it->second.upper < 0) {
-        on_lower(s, ps);
-      } else {
-        on_upper(s, ps, static_cast<std::uint32_t>(it->second.upper));
+      const Endpoint& e = it->second;
+      const auto sub = static_cast<std::uint32_t>(e.upper);
+      switch (e.kind) {
+        case Endpoint::Kind::kLower:
+          on_lower(s, s.ports[e.port]);
+          break;
+        case Endpoint::Kind::kUpper:
+          on_upper(s, s.ports[e.port], sub);
+          break;
+        case Endpoint::Kind::kVlan:
+          on_vlan_tap(s.ports[e.port], sub);
+          break;
+        case Endpoint::Kind::kVeth:
+          on_veth(s.veths[e.port], sub);
+          break;
+        case Endpoint::Kind::kBridgePort:
+          on_bridge_port(s.bridges[e.port], sub);
+          break;
+        case Endpoint::Kind::kBridgeDev:
+          on_bridge_dev(s.bridges[e.port]);
+          break;
       }
+    }
+    if (!s.bridges.empty()) {
+      tick_bridges(s);
     }
   }
 }
 
-void Datapath::on_lower(const Snapshot&, const PortSnapshot& ps) {
-  auto& lower = *ps.lower;
+std::optional<std::size_t> Datapath::recv_lower(LowerIo& lower) {
   for (std::size_t i = 0; i < kBurst; ++i) {
     rx_slots_[i] = io::RxSlot{};
     // Leave room in front for a VLAN tag the kernel moved into metadata.
     rx_slots_[i].buf = rx_bufs_[i].data() + core::kVlanTagLen;
     rx_slots_[i].cap = io::kMaxFrame;
   }
-  const auto got = lower.sock.recv_batch(rx_slots_);
+  const auto got = lower.sock->recv_batch(rx_slots_);
+  if (!got && got.error().code == ENETDOWN) {
+    // packet_notifier reports a bound device going down once (sk_err); the socket keeps
+    // working when it comes back up.
+    return 0;
+  }
   if (!got) {
     if (!lower.broken.exchange(true)) {
       spdlog::error("lower socket: {}", got.error().message);
-      unwatch(lower.sock.fd());
+      unwatch(lower.sock->fd());
     }
-    return;
+    return std::nullopt;
   }
-  core::BurstState burst;
+  std::size_t kept = 0;
   for (std::size_t i = 0; i < *got; ++i) {
     auto& slot = rx_slots_[i];
-    std::uint8_t* buf = slot.buf;
-    std::size_t len = slot.len;
-    if (len < io::kVnetHdrLen + core::kEthHeaderLen) {
+    if (slot.len < io::kVnetHdrLen + core::kEthHeaderLen) {
       lower.counters.drop(core::DropReason::kMalformed, true);
       continue;
     }
     if (slot.has_vlan) {
       // AF_PACKET hides a tag the kernel stripped (PACKET_AUXDATA): put it back in the frame,
-      // so uppers see what the wire carried. The vnet header and both MACs move 4 bytes left.
-      buf -= core::kVlanTagLen;
-      std::memmove(buf, buf + core::kVlanTagLen, io::kVnetHdrLen + 12);
-      std::uint8_t* tag = buf + io::kVnetHdrLen + 12;
+      // so uppers and VLAN devices see what the wire carried.
       const std::uint16_t tpid = slot.vlan_tpid != 0 ? slot.vlan_tpid : core::kEthPVlan;
-      tag[0] = static_cast<std::uint8_t>(tpid >> 8);
-      tag[1] = static_cast<std::uint8_t>(tpid);
-      tag[2] = static_cast<std::uint8_t>(slot.vlan_tci >> 8);
-      tag[3] = static_cast<std::uint8_t>(slot.vlan_tci);
-      len += core::kVlanTagLen;
+      slot.buf = tag_frame(slot.buf, slot.len, static_cast<core::VlanProto>(tpid), slot.vlan_tci);
     }
-    const core::FrameView frame{buf + io::kVnetHdrLen, len - io::kVnetHdrLen};
     lower.counters.rx_packets.add();
-    lower.counters.rx_bytes.add(frame.size());
-    decision_.clear();
-    if (const auto* iv = ps.port.ipvlan()) {
-      iv->receive(frame, is_gso(buf), &lower.dhcp, decision_);
+    lower.counters.rx_bytes.add(slot.len - io::kVnetHdrLen);
+    std::swap(rx_slots_[kept++], slot);
+  }
+  return kept;
+}
+
+void Datapath::on_lower(const Snapshot& snap, const PortSnapshot& ps) {
+  auto& lower = *ps.lower;
+  const auto got = recv_lower(lower);
+  if (!got) {
+    return;
+  }
+  core::BurstState burst;
+  for (std::size_t i = 0; i < *got; ++i) {
+    std::uint8_t* buf = rx_slots_[i].buf;
+    const std::size_t len = rx_slots_[i].len;
+    if (!ps.vlan_devs.empty()) {
+      // __netif_receive_skb_core: VLAN devices claim their tags before the rx handler.
+      const auto c = ps.vlans.classify({buf + io::kVnetHdrLen, len - io::kVnetHdrLen});
+      if (c.kind == core::VlanRx::kVlan) {
+        vlan_receive(snap, ps, c.index, buf, len, burst);
+        continue;
+      }
+      if (c.kind == core::VlanRx::kDownDrop) {
+        ps.vlan_devs[c.index].io->counters.drop(core::DropReason::kUpperDown, true);
+        continue;
+      }
+      if (c.kind == core::VlanRx::kMalformed) {
+        lower.counters.drop(core::DropReason::kMalformed, true);
+        continue;
+      }
+    }
+    port_receive(ps, buf, len, burst);
+  }
+}
+
+void Datapath::port_receive(const PortSnapshot& ps, std::uint8_t* buf, std::size_t len,
+                            core::BurstState& burst) {
+  const core::FrameView frame{buf + io::kVnetHdrLen, len - io::kVnetHdrLen};
+  decision_.clear();
+  if (const auto* iv = ps.port.ipvlan()) {
+    iv->receive(frame, is_gso(buf), &ps.lower->dhcp, decision_);
+  } else {
+    ps.port.macvlan()->receive(frame, is_gso(buf), burst, decision_);
+  }
+  if (decision_.drop != core::DropReason::kNone) {
+    (ps.vlan ? ps.vlan->dev->counters : ps.lower->counters).drop(decision_.drop, true);
+  }
+  deliver(ps, decision_, buf, len);
+  if (ps.vlan && decision_.to_lower_host && decision_.drop == core::DropReason::kNone) {
+    // The VLAN device is this port's lower: its own stack gets what the rx handler passes on.
+    auto& dev = *ps.vlan->dev;
+    if (dev.tap.write({buf, len})) {
+      dev.counters.rx_packets.add();
+      dev.counters.rx_bytes.add(len - io::kVnetHdrLen);
     } else {
-      ps.port.macvlan()->receive(frame, is_gso(buf), burst, decision_);
+      dev.counters.drop(core::DropReason::kWriteFailed, true);
     }
-    if (decision_.drop != core::DropReason::kNone) {
-      lower.counters.drop(decision_.drop, true);
+  }
+}
+
+void Datapath::vlan_receive(const Snapshot& snap, const PortSnapshot& ps, std::uint32_t vi,
+                            std::uint8_t* buf, std::size_t len, core::BurstState& burst) {
+  const auto& v = ps.vlan_devs[vi];
+  buf = untag_frame(buf, len);
+  if (v.stacked >= 0) {
+    // A macvlan/ipvlan port on the VLAN device: its rx handler decides, inside subnic.
+    const auto& stacked = snap.ports[static_cast<std::size_t>(v.stacked)];
+    v.io->counters.rx_packets.add();
+    v.io->counters.rx_bytes.add(len - io::kVnetHdrLen);
+    port_receive(stacked, buf, len, burst);
+    return;
+  }
+  if (v.io->tap.write({buf, len})) {
+    v.io->counters.rx_packets.add();
+    v.io->counters.rx_bytes.add(len - io::kVnetHdrLen);
+    if ((buf[io::kVnetHdrLen] & 1) != 0) {
+      v.io->counters.rx_multicast.add();
     }
-    deliver(ps, decision_, buf, len);
+  } else {
+    v.io->counters.drop(core::DropReason::kWriteFailed, true);
+  }
+}
+
+void Datapath::on_vlan_tap(const PortSnapshot& ps, std::uint32_t vi) {
+  auto& v = *ps.vlan_devs[vi].io;
+  const auto& dev = ps.vlans.devices()[vi];
+  wire_.clear();
+  for (std::size_t k = 0; k < kBurst; ++k) {
+    auto& b = tx_bufs_[k];
+    std::uint8_t* buf = b.data() + core::kVlanTagLen;
+    const auto got = v.tap.read({buf, b.size() - core::kVlanTagLen});
+    if (!got) {
+      if (!v.broken.exchange(true)) {
+        spdlog::warn("vlan TAP read: {}", got.error().message);
+        unwatch(v.tap.fd());
+      }
+      break;
+    }
+    if (*got == 0) {
+      break;
+    }
+    std::size_t len = *got;
+    if (len < io::kVnetHdrLen + core::kEthHeaderLen) {
+      v.counters.drop(core::DropReason::kMalformed, false);
+      continue;
+    }
+    v.counters.tx_packets.add();
+    v.counters.tx_bytes.add(len - io::kVnetHdrLen);
+    buf = tag_frame(buf, len, dev.proto, dev.vid);
+    wire_.emplace_back(buf, len);
+  }
+  std::size_t done = 0;
+  auto& lower = *ps.lower;
+  while (lower.sock && done < wire_.size()) {
+    const auto sent = lower.sock->send_batch({wire_.data() + done, wire_.size() - done});
+    if (!sent || *sent == 0) {
+      break;
+    }
+    for (std::size_t i = done; i < done + *sent; ++i) {
+      lower.counters.tx_packets.add();
+      lower.counters.tx_bytes.add(wire_[i].size() - io::kVnetHdrLen);
+    }
+    done += *sent;
+  }
+  for (std::size_t i = done; i < wire_.size(); ++i) {
+    v.counters.drop(core::DropReason::kWriteFailed, false);
+  }
+}
+
+void Datapath::on_veth(const VethSnap& v, std::uint32_t end) {
+  auto& from = *v.end[end];
+  const std::uint32_t peer = end ^ 1u;
+  auto& to = *v.end[peer];
+  auto& buf = tx_bufs_[0];
+  for (std::size_t k = 0; k < kBurst; ++k) {
+    const auto got = from.tap.read(buf);
+    if (!got) {
+      if (!from.broken.exchange(true)) {
+        spdlog::warn("veth TAP read: {}", got.error().message);
+        unwatch(from.tap.fd());
+      }
+      return;
+    }
+    if (*got == 0) {
+      return;
+    }
+    const std::size_t len = *got;
+    if (len < io::kVnetHdrLen + core::kEthHeaderLen) {
+      from.counters.drop(core::DropReason::kMalformed, false);
+      continue;
+    }
+    const std::size_t flen = len - io::kVnetHdrLen;
+    // veth_xmit: the peer must be running; veth_forward_skb -> is_skb_forwardable: a non-GSO
+    // frame longer than the peer's MTU + 18 (Ethernet header and one VLAN tag) is dropped.
+    if (!v.up[peer]) {
+      from.counters.drop(core::DropReason::kUpperDown, false);
+      continue;
+    }
+    if (!is_gso(buf.data()) && flen > v.mtu[peer] + 18u) {
+      from.counters.drop(core::DropReason::kTooBig, false);
+      continue;
+    }
+    if (!to.tap.write({buf.data(), len})) {
+      from.counters.drop(core::DropReason::kWriteFailed, false);
+      continue;
+    }
+    from.counters.tx_packets.add();
+    from.counters.tx_bytes.add(flen);
+    to.counters.rx_packets.add();
+    to.counters.rx_bytes.add(flen);
+    if ((buf[io::kVnetHdrLen] & 1) != 0) {
+      to.counters.rx_multicast.add();
+    }
+  }
+}
+
+void Datapath::bridge_out(BridgeIo& b, const core::BridgeDecision& d, std::uint8_t* buf,
+                          std::size_t len) {
+  for (const auto p : d.ports) {
+    auto& out = *b.ports[p];
+    if (!out.sock) {
+      continue;
+    }
+    const std::span<const std::uint8_t> one{buf, len};
+    const auto sent = out.sock->send_batch({&one, 1});
+    if (sent && *sent == 1) {
+      out.counters.tx_packets.add();
+      out.counters.tx_bytes.add(len - io::kVnetHdrLen);
+    } else {
+      out.counters.drop(core::DropReason::kWriteFailed, false);
+    }
+  }
+  if (d.to_host && b.dev) {
+    auto& dev = *b.dev;
+    if (dev.tap.write({buf, len})) {
+      dev.counters.rx_packets.add();
+      dev.counters.rx_bytes.add(len - io::kVnetHdrLen);
+      if ((buf[io::kVnetHdrLen] & 1) != 0) {
+        dev.counters.rx_multicast.add();
+      }
+    } else {
+      dev.counters.drop(core::DropReason::kWriteFailed, true);
+    }
+  }
+}
+
+void Datapath::send_bpdus(BridgeIo& b) {
+  for (auto& out : bpdus_) {
+    if (out.port >= b.ports.size() || !b.ports[out.port]->sock) {
+      continue;
+    }
+    std::vector<std::uint8_t> pkt(io::kVnetHdrLen, 0);
+    pkt.insert(pkt.end(), out.frame.begin(), out.frame.end());
+    const std::span<const std::uint8_t> one{pkt};
+    (void)b.ports[out.port]->sock->send_batch({&one, 1});
+  }
+  bpdus_.clear();
+}
+
+void Datapath::on_bridge_port(const BridgeSnap& bs, std::uint32_t sock_index) {
+  auto& lower = *bs.ports[sock_index];
+  const auto got = recv_lower(lower);
+  if (!got || *got == 0) {
+    return;
+  }
+  auto& b = *bs.io;
+  const std::uint64_t now = now_ns();
+  std::lock_guard lock{b.mu};
+  const auto in = port_index(b, &lower);
+  if (in < 0) {
+    return;  // no longer a port of this bridge
+  }
+  for (std::size_t i = 0; i < *got; ++i) {
+    std::uint8_t* buf = rx_slots_[i].buf;
+    const std::size_t len = rx_slots_[i].len;
+    const core::FrameView frame{buf + io::kVnetHdrLen, len - io::kVnetHdrLen};
+    bridge_decision_.clear();
+    b.br.receive(static_cast<std::uint32_t>(in), frame, now, bridge_decision_);
+    if (bridge_decision_.to_stp) {
+      b.br.receive_bpdu(static_cast<std::uint32_t>(in), frame, now, bpdus_);
+    }
+    if (bridge_decision_.drop != core::DropReason::kNone) {
+      lower.counters.drop(bridge_decision_.drop, true);
+    }
+    bridge_out(b, bridge_decision_, buf, len);
+  }
+  send_bpdus(b);
+}
+
+void Datapath::on_bridge_dev(const BridgeSnap& bs) {
+  auto& b = *bs.io;
+  auto& dev = *b.dev;
+  auto& buf = tx_bufs_[0];
+  for (std::size_t k = 0; k < kBurst; ++k) {
+    const auto got = dev.tap.read(buf);
+    if (!got) {
+      if (!dev.broken.exchange(true)) {
+        spdlog::warn("bridge TAP read: {}", got.error().message);
+        unwatch(dev.tap.fd());
+      }
+      return;
+    }
+    if (*got == 0) {
+      return;
+    }
+    const std::size_t len = *got;
+    if (len < io::kVnetHdrLen + core::kEthHeaderLen) {
+      dev.counters.drop(core::DropReason::kMalformed, false);
+      continue;
+    }
+    dev.counters.tx_packets.add();
+    dev.counters.tx_bytes.add(len - io::kVnetHdrLen);
+    std::lock_guard lock{b.mu};
+    bridge_decision_.clear();
+    b.br.transmit({buf.data() + io::kVnetHdrLen, len - io::kVnetHdrLen}, now_ns(),
+                  bridge_decision_);
+    bridge_decision_.to_host = false;
+    bridge_out(b, bridge_decision_, buf.data(), len);
+  }
+}
+
+void Datapath::tick_bridges(const Snapshot& snap) {
+  const std::uint64_t now = now_ns();
+  if (now - last_tick_ns_ < kTickNs) {
+    return;
+  }
+  last_tick_ns_ = now;
+  for (const auto& bs : snap.bridges) {
+    std::lock_guard lock{bs.io->mu};
+    bs.io->br.tick(now, bpdus_);
+    send_bpdus(*bs.io);
   }
 }
 
@@ -180,8 +536,9 @@ void Datapath::on_upper(const Snapshot&, const PortSnapshot& ps, std::uint32_t i
   wire_.clear();
   wire_sender_.clear();
   for (std::size_t k = 0; k < kBurst; ++k) {
-    auto& buf = tx_bufs_[k];
-    const auto got = up.tap.read(buf);
+    // Read after kVlanTagLen bytes of headroom: a port on a VLAN device tags in place.
+    std::uint8_t* const buf = tx_bufs_[k].data() + core::kVlanTagLen;
+    const auto got = up.tap.read({buf, tx_bufs_[k].size() - core::kVlanTagLen});
     if (!got) {
       if (!up.broken.exchange(true)) {
         spdlog::warn("upper TAP read: {}", got.error().message);
@@ -197,7 +554,7 @@ void Datapath::on_upper(const Snapshot&, const PortSnapshot& ps, std::uint32_t i
       up.counters.drop(core::DropReason::kMalformed, false);
       continue;
     }
-    const core::FrameView frame{buf.data() + io::kVnetHdrLen, len - io::kVnetHdrLen};
+    const core::FrameView frame{buf + io::kVnetHdrLen, len - io::kVnetHdrLen};
     up.counters.tx_packets.add();
     up.counters.tx_bytes.add(frame.size());
     decision_.clear();
@@ -208,23 +565,31 @@ void Datapath::on_upper(const Snapshot&, const PortSnapshot& ps, std::uint32_t i
           ps.lower->dhcp.learn(*d, iv->uppers()[index].id);
         }
       }
-      iv->transmit(index, frame, is_gso(buf.data()), decision_);
+      iv->transmit(index, frame, is_gso(buf), decision_);
     } else {
-      ps.port.macvlan()->transmit(index, frame, is_gso(buf.data()), burst, decision_);
+      ps.port.macvlan()->transmit(index, frame, is_gso(buf), burst, decision_);
     }
     if (decision_.drop != core::DropReason::kNone) {
       up.counters.drop(decision_.drop, false);
       continue;
     }
-    deliver(ps, decision_, buf.data(), len);
-    if (decision_.to_host_route && !route(ps, buf.data(), len)) {
+    deliver(ps, decision_, buf, len);
+    if (decision_.to_host_route && !route(ps, buf, len)) {
       up.counters.drop(core::DropReason::kRouteFailed, false);
     }
     if (decision_.to_host_neigh) {
       learn_neigh(ps, frame);
     }
     if (decision_.to_wire) {
-      wire_.emplace_back(buf.data(), len);
+      if (ps.vlan) {
+        std::size_t tagged_len = len;
+        std::uint8_t* tagged = tag_frame(buf, tagged_len, ps.vlan->proto, ps.vlan->tci);
+        ps.vlan->dev->counters.tx_packets.add();
+        ps.vlan->dev->counters.tx_bytes.add(tagged_len - io::kVnetHdrLen);
+        wire_.emplace_back(tagged, tagged_len);
+      } else {
+        wire_.emplace_back(buf, len);
+      }
       wire_sender_.push_back(index);
     }
   }
@@ -301,9 +666,9 @@ void Datapath::learn_neigh(const PortSnapshot& ps, core::FrameView frame) {
 
 void Datapath::flush_wire(const PortSnapshot& ps) {
   std::size_t done = 0;
-  auto& lower = *ps.lower;
-  while (done < wire_.size()) {
-    const auto sent = lower.sock.send_batch({wire_.data() + done, wire_.size() - done});
+  auto& lower = ps.vlan ? *ps.vlan->phys : *ps.lower;
+  while (lower.sock && done < wire_.size()) {
+    const auto sent = lower.sock->send_batch({wire_.data() + done, wire_.size() - done});
     if (!sent || *sent == 0) {
       break;
     }

@@ -7,15 +7,19 @@
 // so an fd is closed only after the datapath has let go of the last snapshot that used it.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <unordered_map>
 #include <vector>
 
+#include "core/bridge.hpp"
 #include "core/dhcp.hpp"
+#include "core/vlan.hpp"
 #include "daemon/counters.hpp"
 #include "daemon/port.hpp"
 #include "io/af_packet.hpp"
@@ -35,10 +39,13 @@ struct UpperIo {
   std::atomic<bool> broken{false};
 };
 
-/// One lower's packet socket and counters (frames received on / sent to the lower).
+/// One lower's packet socket and counters (frames received on / sent to the lower). A port
+/// stacked on a subnic VLAN device has no socket of its own: its frames leave through the
+/// VLAN's physical lower (PortSnapshot::vlan).
 struct LowerIo {
+  LowerIo() = default;
   explicit LowerIo(io::PacketSocket s) : sock{std::move(s)} {}
-  io::PacketSocket sock;
+  std::optional<io::PacketSocket> sock;
   DeviceCounters counters;
   std::atomic<bool> broken{false};
   /// ipvlan lowers: the lower namespace's IP output, forced out of the lower (l3/l3s routing,
@@ -52,20 +59,67 @@ struct LowerIo {
   std::optional<sys::Netlink> neigh;
 };
 
+/// One 802.1Q device of a physical lower, as the datapath sees it.
+struct VlanSnap {
+  std::shared_ptr<UpperIo> io;  // its TAP (the VLAN device's own stack) and its counters
+  std::int32_t stacked = -1;    // Snapshot::ports index of the macvlan/ipvlan port on it, or -1
+};
+
+/// A port whose lower is a subnic VLAN device: frames for the wire get the VLAN's tag and leave
+/// through the physical lower's socket; frames for the lower's own stack go to the VLAN's TAP.
+struct VlanLink {
+  std::shared_ptr<UpperIo> dev;   // the VLAN device's TAP and counters
+  std::shared_ptr<LowerIo> phys;  // the physical lower under it
+  core::VlanProto proto = core::VlanProto::k8021Q;
+  std::uint16_t tci = 0;
+};
+
 struct PortSnapshot {
   Port port;
   std::shared_ptr<LowerIo> lower;
   std::vector<std::shared_ptr<UpperIo>> uppers;  // index-aligned with port.uppers()
+  /// The VLAN devices on this (physical) lower, index-aligned with vlans.devices().
+  core::VlanTable vlans;
+  std::vector<VlanSnap> vlan_devs;
+  /// Set when this port's lower is a subnic VLAN device.
+  std::optional<VlanLink> vlan;
 };
 
-/// What an epoll key stands for in a snapshot: a lower (upper == -1) or one upper of a port.
+/// A subnic veth pair: what one end transmits, the other receives (drivers/net/veth.c).
+struct VethSnap {
+  std::array<std::shared_ptr<UpperIo>, 2> end;
+  std::array<bool, 2> up{};            // admin up (netif_running)
+  std::array<std::uint32_t, 2> mtu{};  // bytes
+};
+
+/// A subnic learning bridge. The core bridge (FDB, STP) is mutated by the datapath thread per
+/// burst and read or configured by the control thread, both under `mu` (one lock per burst or
+/// timer tick, never per frame). `ports` is index-aligned with br's ports.
+struct BridgeIo {
+  explicit BridgeIo(core::Bridge b) : br{std::move(b)} {}
+  std::mutex mu;
+  core::Bridge br;
+  std::vector<std::shared_ptr<LowerIo>> ports;  // each port's packet socket
+  std::shared_ptr<UpperIo> dev;                 // the bridge device's TAP
+};
+
+/// What an epoll key stands for in a snapshot.
 struct Endpoint {
-  std::uint32_t port = 0;
-  std::int32_t upper = -1;
+  enum class Kind : std::uint8_t { kLower, kUpper, kVlan, kVeth, kBridgePort, kBridgeDev };
+  Kind kind = Kind::kLower;
+  std::uint32_t port = 0;   // ports / veths / bridges index
+  std::int32_t upper = -1;  // upper index, VLAN index, veth end, or bridge port socket index
+};
+
+struct BridgeSnap {
+  std::shared_ptr<BridgeIo> io;
+  std::vector<std::shared_ptr<LowerIo>> ports;  // sockets watched, by Endpoint::upper
 };
 
 struct Snapshot {
   std::vector<PortSnapshot> ports;
+  std::vector<VethSnap> veths;
+  std::vector<BridgeSnap> bridges;
   std::unordered_map<std::uint64_t, Endpoint> by_key;
 };
 
@@ -93,6 +147,26 @@ class Datapath {
   void run();
   void on_lower(const Snapshot& snap, const PortSnapshot& ps);
   void on_upper(const Snapshot& snap, const PortSnapshot& ps, std::uint32_t index);
+  /// A port's receive on its lower: the driver's decision, then the copies. For a port on a
+  /// VLAN device this is the VLAN device's receive (tag already popped).
+  void port_receive(const PortSnapshot& ps, std::uint8_t* buf, std::size_t len,
+                    core::BurstState& burst);
+  /// What a physical lower's VLAN device `vi` receives (vlan_do_receive, tag popped).
+  void vlan_receive(const Snapshot& snap, const PortSnapshot& ps, std::uint32_t vi,
+                    std::uint8_t* buf, std::size_t len, core::BurstState& burst);
+  /// Frames the VLAN device's own stack sent: tagged and sent on the physical lower.
+  void on_vlan_tap(const PortSnapshot& ps, std::uint32_t vi);
+  void on_veth(const VethSnap& v, std::uint32_t end);
+  void on_bridge_port(const BridgeSnap& b, std::uint32_t sock_index);
+  void on_bridge_dev(const BridgeSnap& b);
+  /// Sends the bridge's decision for one frame; `buf` = vnet header + frame. Call with mu held.
+  void bridge_out(BridgeIo& b, const core::BridgeDecision& d, std::uint8_t* buf, std::size_t len);
+  void send_bpdus(BridgeIo& b);
+  void tick_bridges(const Snapshot& snap);
+  /// Receives one burst from `sock` into rx_slots_, with VLAN tags the kernel moved into
+  /// metadata put back in the frames. Returns the count, or nullopt when the socket failed
+  /// (marked broken and unwatched).
+  std::optional<std::size_t> recv_lower(LowerIo& lower);
   /// Writes every copy `d` delivers (buf = vnet header + frame, len bytes) and counts them.
   void deliver(const PortSnapshot& ps, const core::Decision& d, std::uint8_t* buf, std::size_t len);
   /// Hands the IP packet in `buf` (vnet header + frame) to the lower namespace's IP output;
@@ -116,6 +190,9 @@ class Datapath {
   std::vector<std::span<const std::uint8_t>> wire_;
   std::vector<std::uint32_t> wire_sender_;
   core::Decision decision_;
+  core::BridgeDecision bridge_decision_;
+  std::vector<core::BpduOut> bpdus_;
+  std::uint64_t last_tick_ns_ = 0;
 };
 
 }  // namespace subnic::daemon

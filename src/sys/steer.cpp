@@ -46,11 +46,14 @@ std::string IngressSteer::script(const SteerRules& rules) const {
   const std::string only = rules.unicast_only ? "meta pkttype != { broadcast, multicast } " : "";
   // "table" first makes the delete valid when the table does not exist yet.
   std::string s = "table netdev " + table() + "\ndelete table netdev " + table() + "\n";
-  if (v4.empty() && v6.empty()) {
+  if (v4.empty() && v6.empty() && !rules.all) {
     return s;
   }
   s += "table netdev " + table() + " {\n  chain ingress {\n    type filter hook ingress device \"" +
        ifname_ + "\" priority -500; policy accept;\n";
+  if (rules.all) {
+    s += "    counter drop\n";
+  }
   if (!v4.empty()) {
     s += "    " + only + "ip daddr { " + v4 + " } counter drop\n";
     if (rules.arp) {
@@ -76,14 +79,15 @@ Status IngressSteer::run(const std::string& cmd) {
 }
 
 Status IngressSteer::apply(const SteerRules& rules) {
-  if ((present_ && rules == applied_) || (!present_ && rules.addrs.empty())) {
+  const bool empty = rules.addrs.empty() && !rules.all;
+  if ((present_ && rules == applied_) || (!present_ && empty)) {
     return {};
   }
   if (auto st = run(script(rules)); !st) {
     return st;
   }
   applied_ = rules;
-  present_ = !rules.addrs.empty();
+  present_ = !empty;
   return {};
 }
 

@@ -27,6 +27,8 @@ struct SteerRules {
   std::vector<core::IpAddr> addrs;  // IPv4 and IPv6: destination / ARP target owned by an upper
   bool unicast_only = false;        // only frames not sent to a group MAC (ipvlan l2)
   bool arp = true;                  // also ARP whose target IP is one of `addrs`
+  /// Every frame (a bridge port: br_handle_frame consumes all it bridges).
+  bool all = false;
   friend bool operator==(const SteerRules&, const SteerRules&) = default;
 };
 

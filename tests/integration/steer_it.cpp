@@ -95,6 +95,22 @@ TEST_F(SteerIT, DroppedFramesStillReachThePacketSocketButNotTheStack) {
             std::string::npos);
 }
 
+TEST_F(SteerIT, AllTakesEveryFrameFromTheStackOfABridgePort) {
+  auto sock = io::PacketSocket::open(v0_.ifindex);
+  ASSERT_TRUE(sock) << sock.error().message;
+  auto steer = sys::IngressSteer::open("sntv0", v0_.ifindex);
+  ASSERT_TRUE(steer) << steer.error().message;
+  sys::SteerRules r;
+  r.all = true;  // no addresses: the table is still made
+  EXPECT_NE(steer->script(r).find("    counter drop"), std::string::npos) << steer->script(r);
+  ASSERT_TRUE(steer->apply(r));
+  (void)echo_requests(*sock);
+  EXPECT_FALSE(ping_from_b());
+  EXPECT_GE(echo_requests(*sock), 1);  // br_handle_frame's copy: subnicd still gets it
+  ASSERT_TRUE(steer->apply(sys::SteerRules{}));
+  EXPECT_TRUE(ping_from_b());
+}
+
 TEST_F(SteerIT, TheTableGoesWithTheObject) {
   {
     auto steer = sys::IngressSteer::open("sntv0", v0_.ifindex);
