@@ -228,7 +228,8 @@ def kernel_has(kind):
         ns = lab.add_ns("kp")
         v0, v1, q = lab.prefix + "kv0", lab.prefix + "kv1", lab.prefix + "kq"
         lab.ip(ns, "link", "add", v0, "type", "veth", "peer", "name", v1)
-        return lab.ip(ns, "link", "add", q, "link", v0, "type", kind, check=False).ok
+        extra = ["id", "10"] if kind == "vlan" else []
+        return lab.ip(ns, "link", "add", q, "link", v0, "type", kind, *extra, check=False).ok
     finally:
         lab.teardown()
 
@@ -255,10 +256,10 @@ class KernelBackend:
 
     def add(self, name, lower, generic, typeargs, kind=None):
         return self._ip("-n", self.lab.ns_h, "link", "add", name, "link", lower, *generic,
-                        "type", kind or self.lab.kind, *typeargs)
+                        "type", kind or self.lab.upper_kind, *typeargs)
 
     def set(self, name, args):
-        return self._ip("-n", self.lab.where(name), "link", "set", name, "type", self.lab.kind, *args)
+        return self._ip("-n", self.lab.where(name), "link", "set", name, "type", self.lab.upper_kind, *args)
 
     def link_set(self, name, args):
         return self._ip("-n", self.lab.where(name), "link", "set", "dev", name, *args)
@@ -349,11 +350,11 @@ class SubnicBackend:
         return problem
 
     def add(self, name, lower, generic, typeargs, kind=None):
-        return self._cli("link", "add", name, "link", lower, *generic, "type", kind or self.lab.kind,
+        return self._cli("link", "add", name, "link", lower, *generic, "type", kind or self.lab.upper_kind,
                          *typeargs)
 
     def set(self, name, args):
-        return self._cli("link", "set", name, "type", self.lab.kind, *args)
+        return self._cli("link", "set", name, "type", self.lab.upper_kind, *args)
 
     def link_set(self, name, args):
         return self._cli("link", "set", "dev", name, *args)
@@ -443,8 +444,11 @@ class Lab:
 
     def __init__(self, backend="kernel", subnic=None, subnicd=None, kind="macvlan"):
         install_handlers()
-        assert kind in ("macvlan", "ipvlan"), kind
+        assert kind in ("macvlan", "ipvlan", "l2", "vlan"), kind
         self.kind = kind
+        # the type of the uppers create() makes; l2/vlan labs (scenarios_l2.py) build their own
+        # topology and use macvlan uppers where they need uppers
+        self.upper_kind = kind if kind in ("macvlan", "ipvlan") else "macvlan"
         self.prefix = self._pick_prefix()
         self.ns_es = self.prefix + "es"
         self.ns_x = self.prefix + "x"
@@ -571,6 +575,8 @@ class Lab:
             if shutil.which(tool) is None:
                 raise LabSkip("tool missing: %s" % tool)
         log("building lab %s (%s)" % (self.prefix, self.backend.name))
+        if self.kind in ("l2", "vlan"):
+            return self._build_bare()
         es, x, h = self.add_ns("es"), self.add_ns("x"), self.add_ns("h")
         r = self.ip(es, "link", "add", self.sw, "type", "bridge", "stp_state", "0", "mcast_snooping", "0",
                     check=False)
@@ -610,6 +616,30 @@ class Lab:
             self.ip(h, "link", "del", q)
         self.backend.start()
         return self
+
+    def _build_bare(self):
+        """l2/vlan labs (scenarios_l2.py): only ns h, where subnicd runs; the case builds the
+        rest. A kernel backend for a vlan lab needs 8021q (the build kernel has none)."""
+        h = self.add_ns("h")
+        self.quiet(h)
+        if self.backend.name == "kernel" and self.kind == "vlan":
+            v0, v1, q = self.prefix + "kv0", self.prefix + "kv1", self.prefix + "kq"
+            self.ip(h, "link", "add", v0, "type", "veth", "peer", "name", v1)
+            probe = self.ip(h, "link", "add", "link", v0, "name", q, "type", "vlan", "id", "10", check=False)
+            self.ip(h, "link", "del", v0)
+            if not probe.ok:
+                raise LabKernelLacks(
+                    "this kernel (%s) has no 802.1Q driver (`ip link add ... type vlan`: %s); "
+                    "the kernel backend cannot run vlan cases here, use --backend subnic"
+                    % (os.uname().release, probe.err.strip()))
+        self.backend.start()
+        return self
+
+    def quiet(self, ns):
+        """No IPv6 in namespace `ns` (devices created in or moved to it later included): no
+        router solicitations or DAD frames to learn from or to count."""
+        for key in ("net.ipv6.conf.all.disable_ipv6", "net.ipv6.conf.default.disable_ipv6"):
+            run(["ip", "netns", "exec", ns, "sysctl", "-qw", key + "=1"], check=True)
 
     def add_lower(self, short, attach=True, mac=None):
         """Another veth lower in ns h; its peer goes into ns es (on the switch
@@ -824,14 +854,15 @@ class Lab:
                 spec["join_mac"] = join_mac[name]
         return specs
 
-    def capture(self, specs, action, nonces):
+    def capture(self, specs, action, nonces, window=WINDOW):
         """Start all listeners in parallel, wait for READY, run action(),
-        send GO, collect. Returns (action result, {nonce: {listener: counts}})."""
+        send GO, collect. Returns (action result, {nonce: {listener: counts}}).
+        `window`: seconds each listener counts after GO (default WINDOW)."""
         procs = {}
         try:
             for name, s in specs.items():
                 argv = ["ip", "netns", "exec", s["ns"], sys.executable, str(PROBE), "listen",
-                        "--match", s["match"], "--time", str(WINDOW), "--port", str(s["port"] or 0)]
+                        "--match", s["match"], "--time", str(window), "--port", str(s["port"] or 0)]
                 for n in nonces:
                     argv += ["--nonce", n]
                 if s.get("iface"):
@@ -866,7 +897,7 @@ class Lab:
                 p.stdin.flush()
             out = {n: {} for n in nonces}
             for name, p in procs.items():
-                o, err = p.communicate(timeout=WINDOW + 10)
+                o, err = p.communicate(timeout=window + 10)
                 if p.returncode != 0:
                     raise LabError("listener %s failed: %s" % (name, err))
                 v = json.loads(o.strip().splitlines()[-1])

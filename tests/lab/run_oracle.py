@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Kernel-oracle runner for the lab cases of semantics.md §10.1 (macvlan) and §10.3 (ipvlan).
+"""Kernel-oracle runner for the lab cases of semantics.md §10.1 (macvlan), §10.3 (ipvlan), §10.4
+(802.1Q) and §10.5 (veth, bridge; scenarios_l2.py).
 
     run_oracle.py --case T-MV-01 [--backend kernel|subnic|both|auto]
                   [--subnic BIN] [--subnicd BIN] [--show] [--json FILE]
@@ -13,9 +14,9 @@ subnic  the same on subnicd (expectations with the case's [CONSUME] cells
 both    kernel (checked against semantics.md), then a fresh lab on subnic;
         the two observations must be identical except the [CONSUME] cells,
         where subnic's known value is asserted instead.
-auto    (what ctest runs for ipvlan cases) ipvlan cases: subnic under CI=true,
-        else both when this kernel has ipvlan, else subnic; other cases: the
-        default below.
+auto    (what ctest runs for ipvlan and vlan cases) ipvlan/vlan cases: subnic
+        under CI=true, else both when this kernel has the driver (ipvlan, 8021q),
+        else subnic; other cases: the default below.
 Default: both when the subnic binaries exist, else kernel. ipvlan cases
 (T-IV-xx, IPVLAN-*) default to subnic: their expectations come from
 semantics.md because the build kernel has no ipvlan; the kernel backend on a
@@ -39,6 +40,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lab as L  # noqa: E402
 from scenarios import CASES  # noqa: E402
 import scenarios_ipvlan  # noqa: E402,F401 - registers the ipvlan cases in CASES
+import scenarios_l2  # noqa: E402,F401 - registers the vlan, veth and bridge cases (issue 4)
 
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 MISSING = "<missing>"
@@ -212,7 +214,7 @@ def auto_backend(case, args):
     """--backend auto: for a case of a kind the build kernel may lack (ipvlan), subnic under
     CI=true, else both if this kernel has the driver, else subnic; others: the default."""
     kind = getattr(case, "kind", "macvlan")
-    if kind == "macvlan":
+    if kind in ("macvlan", "l2"):
         return None
     if os.environ.get("CI") == "true":
         return "subnic"

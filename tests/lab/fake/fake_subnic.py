@@ -52,8 +52,25 @@ def cli(argv):
     s.connect(sock)
     s.close()
     opts = []
+    ns = None
     while argv and argv[0].startswith("-"):
-        opts.append(argv.pop(0))
+        o = argv.pop(0)
+        if o in ("-n", "-netns"):
+            ns = argv.pop(0)
+        else:
+            opts.append(o)
+    if ns is not None:
+        # issue-4 lab cases (scenarios_l2.py): `subnic -n NS ...` -> `ip -n NS ...` (vlan, veth,
+        # bridge, bridge_slave are ip's words too) and `fdb show` -> `bridge -n NS fdb show`
+        if argv[0] == "fdb":
+            r = subprocess.run(["bridge", "-n", ns] + opts + argv, capture_output=True, text=True)
+        elif argv[:2] == ["link", "show"] and len(argv) == 3:
+            r = ip(ns, opts + ["link", "show", "dev", argv[2]])
+        else:
+            r = ip(ns, opts + argv)
+        sys.stdout.write(r.stdout)
+        sys.stderr.write(r.stderr)
+        return r.returncode
     assert argv[0] == "link", argv
     verb, rest = argv[1], argv[2:]
     if verb == "add":
