@@ -940,13 +940,31 @@ Result<Json> Daemon::link_show(const Json& p) {
     }
     links.push_back(describe(**found, details, stats));
   } else {
+    // With -n NS only that namespace's devices, as `ip -n NS link`; without, every subnic
+    // device wherever it is now.
+    std::optional<std::uint64_t> only;
+    if (p.contains("netns")) {
+      auto nsr = netns_by_name(p["netns"].get<std::string>());
+      if (!nsr) {
+        return tl::unexpected(nsr.error());
+      }
+      only = (*nsr)->inode;
+    }
+    const auto wanted = [&](std::uint64_t ns) { return !only || *only == ns; };
     for (auto& [id, u] : uppers_) {
-      links.push_back(describe(u, details, stats));
+      if (wanted(u.ns)) {
+        links.push_back(describe(u, details, stats));
+      }
     }
     for (auto& [id, d] : devs_) {
-      links.push_back(describe_dev(d, details, stats));
+      if (wanted(d.ns)) {
+        links.push_back(describe_dev(d, details, stats));
+      }
     }
     for (auto& [k, bp] : ports_) {
+      if (!wanted(bp.ns)) {
+        continue;
+      }
       bool ours = false;  // a subnic device that is a port is already listed, with "master"
       for (const auto& [id, u] : uppers_) {
         ours |= u.ns == bp.ns && u.ifindex == bp.ifindex;
@@ -1068,6 +1086,7 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
       dev.push_back("link-local: IPv6 link-local addresses are random, not EUI-64 with dev_id");
     }
     j["linkinfo"] = Json{{"info_kind", std::string{l.port.kind()}}, {"info_data", data}};
+    j["linkinfo"].update(slave_info(u.ns, u.ifindex));
     ext["deviations"] = dev;
     j["subnic"] = ext;
   }
@@ -1542,7 +1561,10 @@ void Daemon::save_state() {
     }
     uppers.push_back(std::move(e));
   }
-  const Json state{{"version", kStateVersion}, {"next_id", next_id_}, {"uppers", uppers}};
+  const Json state{{"version", kStateVersion},
+                   {"next_id", next_id_},
+                   {"uppers", uppers},
+                   {"devices", save_l2()}};
   // Atomic replace: write a temporary file, fsync it, rename over the old one, fsync the dir.
   const std::filesystem::path dir{opts_.state_dir};
   const auto tmp = dir / "state.json.tmp";
@@ -1697,6 +1719,8 @@ void Daemon::restore_state() {
     return;
   }
   next_id_ = std::max<std::uint64_t>(next_id_, state.value("next_id", std::uint64_t{1}));
+  const Json devices = state.value("devices", Json::array());
+  restore_l2_devices(devices);
   for (const auto& s : state.value("uppers", Json::array())) {
     try {
       if (!attach_saved(s)) {
@@ -1706,6 +1730,7 @@ void Daemon::restore_state() {
       spdlog::error("state entry skipped: {}", e.what());
     }
   }
+  restore_l2_ports(devices);
   for (auto& [key, l] : lowers_) {
     apply_ipvlan_mode(l);  // a reattached TAP has the default offloads
     apply_lower(l);

@@ -182,6 +182,9 @@ class Daemon {
   void delete_dev(std::uint64_t id);
   Json describe_dev(const Dev& d, bool details, bool stats);
   Json describe_port(const BridgePort& bp, bool details, bool stats);
+  /// {"info_slave_kind": "bridge", "info_slave_data": {...}} for a port of a subnic bridge
+  /// (as `ip -j -d` prints a bridge_slave), else an empty object.
+  Json slave_info(std::uint64_t ns, int ifindex) const;
   Result<Json> fdb_show(const Json& p);
   void sync_dev(std::uint64_t id);
   void sync_port(std::uint64_t key);
@@ -193,6 +196,17 @@ class Daemon {
   /// (br_stp_recalculate_bridge_id).
   void recalc_bridge_mac(Dev& br);
   void publish_l2(Snapshot& snap, const std::map<std::uint64_t, std::uint32_t>& port_index);
+  /// The VLAN devices, veth pairs and bridges (with their ports) for the state file.
+  Json save_l2() const;
+  /// Re-attaches the saved devices' TAPs (before the uppers, which may sit on a VLAN); a device
+  /// whose TAP or lower is gone is dropped (a veth end without its peer is deleted).
+  void restore_l2_devices(const Json& devices);
+  /// Re-enslaves the saved bridge ports with their settings (after the uppers).
+  void restore_l2_ports(const Json& devices);
+  /// Finds the saved TAP `name` (last seen in netns `inode`/`label`) and reopens it.
+  std::optional<std::pair<Netns*, io::Tap>> reattach_tap(const std::string& name,
+                                                         std::uint64_t inode,
+                                                         const std::string& label);
   /// Creates the port object of `kind` ("macvlan"/"ipvlan") for `l` (lower `li` in `ns`); for
   /// ipvlan also its route socket, ingress steer and neighbour netlink.
   Status make_port(Netns& ns, const sys::LinkInfo& li, Lower& l, std::string_view kind);

@@ -1045,6 +1045,7 @@ Json Daemon::describe_dev(const Dev& d, bool details, bool stats) {
                     {"fdb_max_learned", c.fdb_max_learned}}}};
       dev.push_back("multicast: no snooping; multicast is flooded like broadcast");
     }
+    info.update(slave_info(d.ns, d.ifindex));
     j["linkinfo"] = info;
     j["subnic"] = Json{{"deviations", dev}};
   }
@@ -1054,6 +1055,31 @@ Json Daemon::describe_dev(const Dev& d, bool details, bool stats) {
     j["drops"] = s["drops"];
   }
   return j;
+}
+
+Json Daemon::slave_info(std::uint64_t ns, int ifindex) const {
+  for (const auto& [k, bp] : ports_) {
+    if (bp.ns != ns || bp.ifindex != ifindex) {
+      continue;
+    }
+    const Dev& br = devs_.at(bp.bridge);
+    std::lock_guard lock{br.bridge->mu};
+    const auto pos = std::find(br.bridge->ports.begin(), br.bridge->ports.end(), bp.io);
+    const auto idx = static_cast<std::uint32_t>(pos - br.bridge->ports.begin());
+    const auto& b = br.bridge->br;
+    const auto pc = b.port_config(idx);
+    const Json sd{{"state", std::string{core::to_string(b.port_state(idx))}},
+                  {"priority", pc.priority},
+                  {"cost", pc.cost},
+                  {"hairpin", pc.hairpin},
+                  {"learning", pc.learning},
+                  {"flood", pc.flood},
+                  {"mcast_flood", pc.mcast_flood},
+                  {"bcast_flood", pc.bcast_flood},
+                  {"isolated", pc.isolated}};
+    return Json{{"info_slave_kind", "bridge"}, {"info_slave_data", sd}};
+  }
+  return Json::object();
 }
 
 Json Daemon::describe_port(const BridgePort& bp, bool details, bool stats) {
@@ -1079,21 +1105,7 @@ Json Daemon::describe_port(const BridgePort& bp, bool details, bool stats) {
   if (details) {
     j["promiscuity"] = li ? li->promiscuity : 0;
     j["allmulti"] = li ? li->allmulti : 0;
-    std::lock_guard lock{br.bridge->mu};
-    const auto pos = std::find(br.bridge->ports.begin(), br.bridge->ports.end(), bp.io);
-    const auto idx = static_cast<std::uint32_t>(pos - br.bridge->ports.begin());
-    const auto& b = br.bridge->br;
-    const auto pc = b.port_config(idx);
-    Json sd{{"state", std::string{core::to_string(b.port_state(idx))}},
-            {"priority", pc.priority},
-            {"cost", pc.cost},
-            {"hairpin", pc.hairpin},
-            {"learning", pc.learning},
-            {"flood", pc.flood},
-            {"mcast_flood", pc.mcast_flood},
-            {"bcast_flood", pc.bcast_flood},
-            {"isolated", pc.isolated}};
-    Json info{{"info_slave_kind", "bridge"}, {"info_slave_data", sd}};
+    Json info = slave_info(bp.ns, bp.ifindex);
     if (li && !li->kind.empty()) {
       info["info_kind"] = li->kind;
     }
@@ -1229,6 +1241,228 @@ void Daemon::publish_l2(Snapshot& snap, const std::map<std::uint64_t, std::uint3
       }
       snap.bridges.push_back(std::move(b));
       snap.by_key[id] = Endpoint{Endpoint::Kind::kBridgeDev, idx, -1};
+    }
+  }
+}
+
+}  // namespace subnic::daemon
+
+namespace subnic::daemon {
+
+// ---- state on disk -------------------------------------------------------------------------
+
+Json Daemon::save_l2() const {
+  Json out = Json::array();
+  for (const auto& [id, d] : devs_) {
+    Json e{{"id", id},
+           {"name", d.name},
+           {"netns", netns_label(d.ns)},
+           {"netns_inode", d.ns},
+           {"address", d.mac.to_string()},
+           {"mtu", d.mtu}};
+    if (d.kind == Dev::Kind::kVlan) {
+      const auto& l = lowers_.at(d.lower);
+      const auto idx = static_cast<std::size_t>(
+          std::find(l.vlan_ids.begin(), l.vlan_ids.end(), id) - l.vlan_ids.begin());
+      const auto& vd = l.vlans.devices()[idx];
+      e["kind"] = "vlan";
+      e["lower"] = Json{{"netns", netns_label(l.ns)}, {"ifname", l.ifname}};
+      e["protocol"] = std::string{core::to_string(vd.proto)};
+      e["vid"] = vd.vid;
+      e["flags"] = vd.flags;
+    } else if (d.kind == Dev::Kind::kVeth) {
+      e["kind"] = "veth";
+      e["peer"] = d.peer;
+    } else {
+      e["kind"] = "bridge";
+      e["mac_set"] = d.mac_set;
+      std::lock_guard lock{d.bridge->mu};
+      const auto& c = d.bridge->br.config();
+      e["config"] = Json{{"ageing_time_ns", c.ageing_time_ns},
+                         {"stp", c.stp},
+                         {"forward_delay_ns", c.forward_delay_ns},
+                         {"hello_time_ns", c.hello_time_ns},
+                         {"max_age_ns", c.max_age_ns},
+                         {"priority", c.priority},
+                         {"fdb_max_learned", c.fdb_max_learned}};
+      Json ports = Json::array();
+      for (std::uint32_t i = 0; i < d.bridge->ports.size(); ++i) {
+        for (const auto& [k, bp] : ports_) {
+          if (bp.io != d.bridge->ports[i]) {
+            continue;
+          }
+          const auto& pc = d.bridge->br.port_config(i);
+          ports.push_back(Json{{"netns", netns_label(bp.ns)},
+                               {"ifname", bp.ifname},
+                               {"hairpin", pc.hairpin},
+                               {"learning", pc.learning},
+                               {"flood", pc.flood},
+                               {"mcast_flood", pc.mcast_flood},
+                               {"bcast_flood", pc.bcast_flood},
+                               {"isolated", pc.isolated},
+                               {"priority", pc.priority},
+                               {"cost", pc.cost}});
+        }
+      }
+      e["ports"] = ports;
+    }
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::optional<std::pair<Daemon::Netns*, io::Tap>> Daemon::reattach_tap(const std::string& name,
+                                                                       std::uint64_t inode,
+                                                                       const std::string& label) {
+  for (auto& e : sys::list_all_netns()) {
+    if (e.inode != inode && !(e.name && *e.name == label) &&
+        !(label.empty() && e.inode == home_ns_)) {
+      continue;
+    }
+    auto guard = sys::NetnsGuard::enter(e.fd.get());
+    if (!guard) {
+      continue;
+    }
+    auto tap = io::Tap::attach(name);
+    (void)guard->leave();
+    if (!tap) {
+      continue;
+    }
+    auto ns = netns_by_fd(std::move(e.fd));
+    if (!ns) {
+      (void)tap->set_persist(true);
+      return std::nullopt;
+    }
+    return std::pair{*ns, std::move(*tap)};
+  }
+  return std::nullopt;
+}
+
+void Daemon::restore_l2_devices(const Json& devices) {
+  std::vector<std::uint64_t> veths;
+  for (const auto& s : devices) {
+    try {
+      const std::string name = s.value("name", "");
+      const std::string kind = s.value("kind", "");
+      const std::uint64_t id = s.value("id", std::uint64_t{0});
+      auto found =
+          reattach_tap(name, s.value("netns_inode", std::uint64_t{0}), s.value("netns", ""));
+      if (!found || id == 0) {
+        spdlog::warn("{} {} vanished while subnicd was down", kind, name);
+        continue;
+      }
+      auto& [ns, tap] = *found;
+      auto li = ns->nl.get_link(name);
+      if (!li) {
+        continue;
+      }
+      next_id_ = std::max(next_id_, id + 1);
+      Dev d;
+      d.id = id;
+      d.name = name;
+      d.ns = ns->inode;
+      d.ifindex = li->ifindex;
+      d.up = li->up();
+      d.mtu = li->mtu;
+      d.mac = li->address;
+      if (kind == "vlan") {
+        auto lns = netns_by_name(s["lower"].value("netns", ""));
+        auto lli = lns ? (*lns)->nl.get_link(s["lower"].value("ifname", ""))
+                       : Result<sys::LinkInfo>{tl::unexpected{lns.error()}};
+        auto lower = lli ? lower_for(**lns, *lli, "") : Result<Lower*>{tl::unexpected{lli.error()}};
+        const auto proto = core::parse_vlan_proto(s.value("protocol", "802.1Q"));
+        auto idx = lower && proto
+                       ? (*lower)->vlans.add(id, *proto, s.value("vid", std::uint16_t{0}),
+                                             s.value("flags", core::kVlanFlagReorderHdr), li->mtu,
+                                             li->address, lli->mtu, lli->address)
+                       : Result<std::uint32_t>{tl::unexpected{err(ENODEV, "")}};
+        if (!idx) {
+          spdlog::warn("vlan {}: its lower is gone; deleting it as the kernel would", name);
+          (void)tap.destroy();
+          if (lower) {
+            release_if_unused((*lower)->key);
+          }
+          continue;
+        }
+        if (li->up()) {
+          (void)(*lower)->vlans.open(*idx, true);
+        }
+        (*lower)->vlan_ids.push_back(id);
+        d.kind = Dev::Kind::kVlan;
+        d.lower = (*lower)->key;
+      } else if (kind == "veth") {
+        d.kind = Dev::Kind::kVeth;
+        d.peer = s.value("peer", std::uint64_t{0});
+        veths.push_back(id);
+      } else if (kind == "bridge") {
+        d.kind = Dev::Kind::kBridge;
+        d.mac_set = s.value("mac_set", false);
+        const Json c = s.value("config", Json::object());
+        core::BridgeConfig cfg;
+        cfg.ageing_time_ns = c.value("ageing_time_ns", cfg.ageing_time_ns);
+        cfg.stp = c.value("stp", false);
+        cfg.forward_delay_ns = c.value("forward_delay_ns", cfg.forward_delay_ns);
+        cfg.hello_time_ns = c.value("hello_time_ns", cfg.hello_time_ns);
+        cfg.max_age_ns = c.value("max_age_ns", cfg.max_age_ns);
+        cfg.priority = c.value("priority", cfg.priority);
+        cfg.fdb_max_learned = c.value("fdb_max_learned", cfg.fdb_max_learned);
+        d.bridge = std::make_shared<BridgeIo>(core::Bridge{li->address});
+        (void)d.bridge->br.set_config(cfg, mono_ns());
+        d.bridge->br.set_up(li->up(), mono_ns());
+      } else {
+        (void)tap.set_persist(true);
+        continue;
+      }
+      d.io = std::make_shared<UpperIo>(std::move(tap));
+      if (d.bridge) {
+        d.bridge->dev = d.io;
+      }
+      (void)datapath_.watch(id, d.io->tap.fd());
+      devs_.emplace(id, std::move(d));
+      spdlog::info("{} {} restored in netns \"{}\"", kind, name, ns->name);
+    } catch (const std::exception& e) {
+      spdlog::error("state entry skipped: {}", e.what());
+    }
+  }
+  for (const auto id : veths) {
+    if (devs_.count(id) != 0 && devs_.count(devs_.at(id).peer) == 0) {
+      spdlog::info("veth {}: its peer is gone; deleting it as the kernel would", devs_.at(id).name);
+      delete_dev(id);
+    } else if (devs_.count(id) != 0) {
+      apply_veth_carrier(devs_.at(id));
+    }
+  }
+  publish();
+}
+
+void Daemon::restore_l2_ports(const Json& devices) {
+  for (const auto& s : devices) {
+    if (s.value("kind", "") != "bridge") {
+      continue;
+    }
+    const std::uint64_t id = s.value("id", std::uint64_t{0});
+    if (devs_.count(id) == 0) {
+      continue;
+    }
+    for (const auto& p : s.value("ports", Json::array())) {
+      try {
+        auto ns = netns_by_name(p.value("netns", ""));
+        auto li = ns ? (*ns)->nl.get_link(p.value("ifname", ""))
+                     : Result<sys::LinkInfo>{tl::unexpected{ns.error()}};
+        if (!li || !enslave(devs_.at(id), **ns, *li)) {
+          spdlog::warn("bridge {}: port {} is gone", s.value("name", ""), p.value("ifname", ""));
+          continue;
+        }
+        Json req{{"name", li->name}, {"type", "bridge_slave"}, {"info_slave_data", p}};
+        if (!(*ns)->name.empty()) {
+          req["netns"] = (*ns)->name;
+        }
+        req["info_slave_data"].erase("netns");
+        req["info_slave_data"].erase("ifname");
+        (void)set_bridge_port(req);
+      } catch (const std::exception& e) {
+        spdlog::error("state entry skipped: {}", e.what());
+      }
     }
   }
 }
