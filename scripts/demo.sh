@@ -3,8 +3,11 @@
 # lower — recreated with subnic on a lab this script builds, with an external host and a DHCP
 # server behind an external switch; then seed 004's ipvlan example (its section 6: namespaces
 # ns0/ns1 with ipvlan l2 uppers ipvl0/ipvl1 on one lower, addresses, default routes via a
-# router) on a second lower. Everything it creates carries a per-run prefix and is removed on
-# exit, even on failure. Run as root after scripts/build.sh.
+# router) on a second lower; then seed 002's veth pair (veth01 in netns0 <-> veth10 in netns1,
+# made by subnic) and seed 001's two VLANs (subnic vlans eth2.10/eth2.20 on a third lower, two
+# macvlan bridge uppers on each, the external host with subnic vlans ext0.10/ext0.20).
+# Everything it creates carries a per-run prefix and is removed on exit, even on failure. Run
+# as root after scripts/build.sh.
 #
 #   [ext 10.20.0.100]--+                                   +-- mv1 (bridge) -> netns c1, DHCP
 #                      +--[switch "sw"]--veth--[eth0: subnicd]
@@ -12,6 +15,12 @@
 #                          |   +------------veth--[eth1: subnicd]-- ipvl0 (l2) -> ns0 10.20.0.30
 #   [router 10.20.0.1]-----+                               +-- ipvl1 (l2) -> ns1 10.20.0.31
 #   [router 10.30.0.1]--veth--[far host 10.30.0.100]       (default routes via 10.20.0.1)
+#
+#   [netns0: veth01 192.168.254.10] <-- subnic veth pair --> [netns1: veth10 192.168.254.11]
+#
+#   [ext: ext0.10 172.16.10.100/24,  --switch "sw" (tagged frames pass)--[eth2: subnicd]
+#         ext0.20 172.16.20.100/24]     eth2.10: mymacvlan1 -> vl1 172.16.10.1/16, mymacvlan2 -> vl2 .10.2
+#                                       eth2.20: mymacvlan3 -> vl3 172.16.20.3/16, mymacvlan4 -> vl4 .20.4
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -107,5 +116,77 @@ step "the external host -> ns0"
 run in_ns ext ping -c 3 -i 0.2 -W 1 10.20.0.30
 step "an ipvlan upper in detail: mode, flag, the addresses it owns"
 run sn -d link show ipvl0
+
+# Waits (at most 3 s) until device $2 in namespace $1 has carrier (LOWER_UP).
+wait_lower_up() {
+  local i
+  for i in $(seq 30); do
+    ip -n "$P$1" -o link show dev "$2" | grep -q LOWER_UP && return 0
+    sleep 0.1
+  done
+  fail "$2 in $1 has no carrier"
+}
+
+# ---- veth: seed 002 (netns0 veth01 -ping-> veth10 netns1), the pair made by subnic
+step "veth: two namespaces, and a veth pair between them, as seed 002 makes it with ip"
+add_ns netns0
+add_ns netns1
+run sn link add veth01 netns "$P"netns0 type veth peer name veth10 netns "$P"netns1
+run sn -n "$P"netns0 link set veth01 up
+run sn -n "$P"netns1 link set veth10 up
+run ip -n "$P"netns0 addr add 192.168.254.10/24 dev veth01
+run ip -n "$P"netns1 addr add 192.168.254.11/24 dev veth10
+wait_lower_up netns0 veth01
+wait_lower_up netns1 veth10
+run sn -n "$P"netns0 link show veth01
+step "netns0 -> netns1 over the pair"
+run in_ns netns0 ping -c 3 -i 0.2 -W 1 192.168.254.11
+run sn -s -n "$P"netns1 link show veth10
+
+# ---- vlan: seed 001's two VLAN sub-interfaces, two macvlan bridge uppers on each
+step "vlan: a third lower eth2 on the switch (a Linux bridge: tagged frames pass as they are)"
+lower_add eth2
+step "two VLAN devices on eth2, as seed 001 makes them with vconfig"
+run sn link add link eth2 name eth2.10 type vlan id 10
+run sn link add link eth2 name eth2.20 type vlan id 20
+run sn link set eth2.10 up
+run sn link set eth2.20 up
+step "two macvlan bridge uppers on each VLAN (stacked inside subnic), each in its own namespace"
+declare -A VLAN_OF=([1]=10 [2]=10 [3]=20 [4]=20)
+for i in 1 2 3 4; do
+  v=${VLAN_OF[$i]}
+  add_ns vl$i
+  run sn link add mymacvlan$i link eth2.$v type macvlan mode bridge
+  ip -n "$P"host link set mymacvlan$i netns "$P"vl$i
+  # a /16: the other VLAN's addresses look on-link, so a cross-VLAN ping ARPs on its own VLAN
+  ip -n "$P"vl$i addr add 172.16.$v.$i/16 dev mymacvlan$i
+  ip -n "$P"vl$i link set mymacvlan$i up
+done
+for i in 1 2 3 4; do wait_lower_up vl$i mymacvlan$i; done
+step "the external host joins both VLANs with subnic vlans on ext0 (answering ARP per interface)"
+in_ns ext sysctl -qw net.ipv4.conf.all.arp_ignore=1
+for v in 10 20; do
+  run sn -n "$P"ext link add link ext0 name ext0.$v type vlan id $v
+  ip -n "$P"ext addr add 172.16.$v.100/24 dev ext0.$v
+  ip -n "$P"ext link set ext0.$v up
+  wait_lower_up ext ext0.$v
+done
+run sn -d link show eth2.10
+
+step "within VLAN 10: mymacvlan1 -> mymacvlan2 (switched inside subnic), -> the external host"
+run in_ns vl1 ping -c 3 -i 0.2 -W 1 172.16.10.2
+run in_ns vl2 ping -c 3 -i 0.2 -W 1 172.16.10.100
+step "within VLAN 20: mymacvlan3 -> mymacvlan4, the external host -> mymacvlan4"
+run in_ns vl3 ping -c 3 -i 0.2 -W 1 172.16.20.4
+run in_ns ext ping -c 3 -i 0.2 -W 1 172.16.20.4
+step "across VLANs: mymacvlan1 -> mymacvlan3 and -> the external host's VLAN 20 address must fail"
+for dst in 172.16.20.3 172.16.20.100; do
+  printf '$ in_ns vl1 ping -c 2 -i 0.2 -W 1 %s\n' "$dst"
+  if in_ns vl1 ping -c 2 -i 0.2 -W 1 "$dst" >/dev/null 2>&1; then
+    fail "mymacvlan1 (VLAN 10) reached $dst (VLAN 20)"
+  fi
+  echo "no answer: VLAN 10 and VLAN 20 are separate broadcast domains"
+done
+run sn -s link show eth2.20
 echo
 echo "demo: OK"
