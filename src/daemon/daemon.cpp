@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -163,6 +164,13 @@ std::string strerror_line(int code) {
 std::uint64_t random_u64() {
   static std::mt19937_64 rng{std::random_device{}()};
   return rng();
+}
+
+std::uint64_t mono_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
+         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 core::Mac random_mac() {
@@ -760,6 +768,43 @@ Status Daemon::set_up(Upper& u, bool up) {
   return {};
 }
 
+Status Daemon::rename_word(Netns& ns, int ifindex, const Json& p, std::string& name) {
+  if (!p.contains("newname")) {
+    return {};
+  }
+  const std::string nn = p["newname"].get<std::string>();
+  if (!ctl::valid_ifname(nn)) {
+    return tl::unexpected(
+        err(EINVAL, "Error: argument \"" + nn + "\" is wrong: \"name\" not a valid ifname"));
+  }
+  if (auto st = ns.nl.set_name(ifindex, nn); !st) {
+    return st;
+  }
+  name = nn;
+  dirty_ = true;
+  return {};
+}
+
+void Daemon::rx_flag_words(Netns& ns, int ifindex, const Json& p) {
+  if (p.contains("promisc")) {
+    (void)ns.nl.set_promisc(ifindex, p["promisc"].get<bool>());
+  }
+  if (p.contains("allmulticast")) {
+    (void)ns.nl.set_allmulti(ifindex, p["allmulticast"].get<bool>());
+  }
+}
+
+Status Daemon::netns_word(Netns& ns, int ifindex, const Json& p) {
+  if (!p.contains("to_netns")) {
+    return {};
+  }
+  auto target = netns_by_name(p["to_netns"].get<std::string>());
+  if (!target) {
+    return tl::unexpected(target.error());
+  }
+  return ns.nl.set_netns(ifindex, (*target)->fd.get());
+}
+
 Result<Json> Daemon::link_set(const Json& p0) {
   Json p = p0;
   if (p.contains("master") || p.contains("nomaster") || p.value("type", "") == "bridge_slave") {
@@ -820,17 +865,8 @@ Result<Json> Daemon::link_set(const Json& p0) {
     apply_lower(l);
     dirty_ = true;
   }
-  if (p.contains("newname")) {
-    const std::string nn = p["newname"].get<std::string>();
-    if (!ctl::valid_ifname(nn)) {
-      return tl::unexpected(
-          err(EINVAL, "Error: argument \"" + nn + "\" is wrong: \"name\" not a valid ifname"));
-    }
-    if (auto st = ns.nl.set_name(u.ifindex, nn); !st) {
-      return tl::unexpected(st.error());
-    }
-    u.name = nn;
-    dirty_ = true;
+  if (auto st = rename_word(ns, u.ifindex, p, u.name); !st) {
+    return tl::unexpected(st.error());
   }
   if (p.contains("address")) {
     const auto mac = core::Mac::parse(p["address"].get<std::string>());
@@ -862,20 +898,11 @@ Result<Json> Daemon::link_set(const Json& p0) {
     }
     dirty_ = true;
   }
-  if (p.contains("promisc")) {
-    (void)ns.nl.set_promisc(u.ifindex, p["promisc"].get<bool>());
-  }
-  if (p.contains("allmulticast")) {
-    (void)ns.nl.set_allmulti(u.ifindex, p["allmulticast"].get<bool>());
+  rx_flag_words(ns, u.ifindex, p);
+  if (auto st = netns_word(ns, u.ifindex, p); !st) {
+    return tl::unexpected(st.error());
   }
   if (p.contains("to_netns")) {
-    auto target = netns_by_name(p["to_netns"].get<std::string>());
-    if (!target) {
-      return tl::unexpected(target.error());
-    }
-    if (auto st = ns.nl.set_netns(u.ifindex, (*target)->fd.get()); !st) {
-      return tl::unexpected(st.error());
-    }
     sync_upper(id);
   }
   if (p.contains("up")) {
@@ -908,6 +935,15 @@ Result<Json> Daemon::link_del(const Json& p) {
   return Json::object();
 }
 
+bool Daemon::owns(std::uint64_t ns, int ifindex) const {
+  return std::any_of(
+             uppers_.begin(), uppers_.end(),
+             [&](const auto& u) { return u.second.ns == ns && u.second.ifindex == ifindex; }) ||
+         std::any_of(devs_.begin(), devs_.end(), [&](const auto& d) {
+           return d.second.ns == ns && d.second.ifindex == ifindex;
+         });
+}
+
 Result<Json> Daemon::link_show(const Json& p) {
   Json links = Json::array();
   const bool details = p.value("details", false);
@@ -920,11 +956,7 @@ Result<Json> Daemon::link_show(const Json& p) {
     auto nsr = netns_by_name(p.value("netns", ""));
     for (const auto& [k, bp] : ports_) {
       if (nsr && bp.ns == (*nsr)->inode && bp.ifname == p["name"].get<std::string>()) {
-        bool ours = false;
-        for (const auto& [id, u] : uppers_) {
-          ours |= u.ns == bp.ns && u.ifindex == bp.ifindex;
-        }
-        if (!ours) {
+        if (!owns(bp.ns, bp.ifindex)) {
           links.push_back(describe_port(bp, details, stats));
           return Json{{"links", links}};
         }
@@ -965,14 +997,8 @@ Result<Json> Daemon::link_show(const Json& p) {
       if (!wanted(bp.ns)) {
         continue;
       }
-      bool ours = false;  // a subnic device that is a port is already listed, with "master"
-      for (const auto& [id, u] : uppers_) {
-        ours |= u.ns == bp.ns && u.ifindex == bp.ifindex;
-      }
-      for (const auto& [id, d] : devs_) {
-        ours |= d.ns == bp.ns && d.ifindex == bp.ifindex;
-      }
-      if (!ours) {
+      // A subnic device that is a port is already listed, with "master".
+      if (!owns(bp.ns, bp.ifindex)) {
         links.push_back(describe_port(bp, details, stats));
       }
     }

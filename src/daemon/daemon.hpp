@@ -145,8 +145,17 @@ class Daemon {
   Result<Json> link_set(const Json& p);
   Result<Json> link_del(const Json& p);
   Result<Json> link_show(const Json& p);
+  /// True if the device `ifindex` of namespace `ns` is a subnic upper or device (a TAP of ours).
+  bool owns(std::uint64_t ns, int ifindex) const;
   Json describe(const Upper& u, bool details, bool stats);
   Status set_up(Upper& u, bool up);
+  // `link set` words every subnic device takes alike (TAP `ifindex` in `ns`).
+  /// `newname`: a valid ifname, then the rename; `name` follows it.
+  Status rename_word(Netns& ns, int ifindex, const Json& p, std::string& name);
+  /// `promisc`, `allmulticast`: the device's own flags, as the user sets them.
+  void rx_flag_words(Netns& ns, int ifindex, const Json& p);
+  /// `to_netns`: moves the device into that named namespace.
+  Status netns_word(Netns& ns, int ifindex, const Json& p);
 
   // Following devices.
   void on_monitor(Netns& ns);

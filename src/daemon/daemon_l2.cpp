@@ -8,7 +8,6 @@
 // br_stp_recalculate_bridge_id); /work/shared/docs/semantics.md §4, §5, §6.
 #include <net/if.h>
 #include <net/if_arp.h>
-#include <time.h>
 
 #include <algorithm>
 #include <cstring>
@@ -27,13 +26,6 @@ namespace {
 
 constexpr std::uint64_t kCentisecondNs = 10'000'000;  // ip's bridge times are clock_t (USER_HZ)
 
-std::uint64_t mono_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
-         static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
 std::string bridge_id_text(std::uint64_t id) {
   // iproute2 prints a bridge id as "8000.aa:bb:cc:dd:ee:ff" (priority in hex, then the MAC).
   char buf[40];
@@ -46,9 +38,9 @@ std::string bridge_id_text(std::uint64_t id) {
 
 /// Applies `ip link ... type bridge` words (times in centiseconds) to `cfg`; the ranges are
 /// checked by core::Bridge::set_config.
-Status apply_bridge_words(const Json& d, core::BridgeConfig& cfg) {
+void apply_bridge_words(const Json& d, core::BridgeConfig& cfg) {
   if (!d.is_object()) {
-    return {};
+    return;
   }
   auto cs = [&](const char* key, std::uint64_t& out) {
     if (d.contains(key)) {
@@ -68,7 +60,6 @@ Status apply_bridge_words(const Json& d, core::BridgeConfig& cfg) {
   if (d.contains("fdb_max_learned")) {
     cfg.fdb_max_learned = d["fdb_max_learned"].get<std::uint32_t>();
   }
-  return {};
 }
 
 const char* operstate_of(unsigned flags, bool carrier, bool lowerlayer) {
@@ -317,9 +308,7 @@ Result<Json> Daemon::add_veth(Netns& ns, const Json& p) {
 Result<Json> Daemon::add_bridge(Netns& ns, const Json& p) {
   const std::string name = p.value("name", "");
   core::BridgeConfig cfg;
-  if (auto st = apply_bridge_words(p.value("info_data", Json::object()), cfg); !st) {
-    return tl::unexpected(st.error());
-  }
+  apply_bridge_words(p.value("info_data", Json::object()), cfg);
   bool mac_set = false;
   core::Mac mac = random_mac();
   if (p.contains("address")) {
@@ -403,25 +392,14 @@ Result<Json> Daemon::dev_set(Dev& d, const Json& p) {
     }
     std::lock_guard lock{d.bridge->mu};
     auto cfg = d.bridge->br.config();
-    if (auto st = apply_bridge_words(p.value("info_data", Json::object()), cfg); !st) {
-      return tl::unexpected(st.error());
-    }
+    apply_bridge_words(p.value("info_data", Json::object()), cfg);
     if (auto st = d.bridge->br.set_config(cfg, mono_ns()); !st) {
       return tl::unexpected(st.error());
     }
     dirty_ = true;
   }
-  if (p.contains("newname")) {
-    const std::string nn = p["newname"].get<std::string>();
-    if (!ctl::valid_ifname(nn)) {
-      return tl::unexpected(
-          err(EINVAL, "Error: argument \"" + nn + "\" is wrong: \"name\" not a valid ifname"));
-    }
-    if (auto st = ns.nl.set_name(d.ifindex, nn); !st) {
-      return tl::unexpected(st.error());
-    }
-    d.name = nn;
-    dirty_ = true;
+  if (auto st = rename_word(ns, d.ifindex, p, d.name); !st) {
+    return tl::unexpected(st.error());
   }
   if (p.contains("address")) {
     const auto mac = core::Mac::parse(p["address"].get<std::string>());
@@ -450,20 +428,11 @@ Result<Json> Daemon::dev_set(Dev& d, const Json& p) {
     }
     sync_dev(id);
   }
-  if (p.contains("promisc")) {
-    (void)ns.nl.set_promisc(d.ifindex, p["promisc"].get<bool>());
-  }
-  if (p.contains("allmulticast")) {
-    (void)ns.nl.set_allmulti(d.ifindex, p["allmulticast"].get<bool>());
+  rx_flag_words(ns, d.ifindex, p);
+  if (auto st = netns_word(ns, d.ifindex, p); !st) {
+    return tl::unexpected(st.error());
   }
   if (p.contains("to_netns")) {
-    auto target = netns_by_name(p["to_netns"].get<std::string>());
-    if (!target) {
-      return tl::unexpected(target.error());
-    }
-    if (auto st = ns.nl.set_netns(d.ifindex, (*target)->fd.get()); !st) {
-      return tl::unexpected(st.error());
-    }
     sync_dev(id);
   }
   if (p.contains("up") && devs_.count(id) != 0) {

@@ -7,10 +7,10 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
 #include <spdlog/spdlog.h>
 
+#include "daemon/detail.hpp"
 #include "io/vnet.hpp"
 
 namespace subnic::daemon {
@@ -24,13 +24,6 @@ bool is_gso(const std::uint8_t* vnet) {
   io::VnetHdr h;
   std::memcpy(&h, vnet, sizeof h);
   return (h.gso_type & ~io::kVnetGsoEcn) != io::kVnetGsoNone;
-}
-
-std::uint64_t now_ns() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
-         static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
 /// Shifts the vnet header's frame offsets by `delta` bytes (a tag was pushed or popped).
@@ -319,6 +312,26 @@ void Datapath::vlan_receive(const Snapshot& snap, const PortSnapshot& ps, std::u
   }
 }
 
+std::optional<std::size_t> Datapath::read_tap(UpperIo& io, std::span<std::uint8_t> buf,
+                                              const char* what) {
+  const auto got = io.tap.read(buf);
+  if (!got) {
+    if (!io.broken.exchange(true)) {
+      spdlog::warn("{} TAP read: {}", what, got.error().message);
+      unwatch(io.tap.fd());
+    }
+    return std::nullopt;
+  }
+  if (*got == 0) {
+    return std::nullopt;
+  }
+  if (*got < io::kVnetHdrLen + core::kEthHeaderLen) {
+    io.counters.drop(core::DropReason::kMalformed, false);
+    return 0;
+  }
+  return *got;
+}
+
 void Datapath::on_vlan_tap(const PortSnapshot& ps, std::uint32_t vi) {
   auto& v = *ps.vlan_devs[vi].io;
   const auto& dev = ps.vlans.devices()[vi];
@@ -326,20 +339,12 @@ void Datapath::on_vlan_tap(const PortSnapshot& ps, std::uint32_t vi) {
   for (std::size_t k = 0; k < kBurst; ++k) {
     auto& b = tx_bufs_[k];
     std::uint8_t* buf = b.data() + core::kVlanTagLen;
-    const auto got = v.tap.read({buf, b.size() - core::kVlanTagLen});
+    const auto got = read_tap(v, {buf, b.size() - core::kVlanTagLen}, "vlan");
     if (!got) {
-      if (!v.broken.exchange(true)) {
-        spdlog::warn("vlan TAP read: {}", got.error().message);
-        unwatch(v.tap.fd());
-      }
-      break;
-    }
-    if (*got == 0) {
       break;
     }
     std::size_t len = *got;
-    if (len < io::kVnetHdrLen + core::kEthHeaderLen) {
-      v.counters.drop(core::DropReason::kMalformed, false);
+    if (len == 0) {
       continue;
     }
     v.counters.tx_packets.add();
@@ -371,20 +376,12 @@ void Datapath::on_veth(const VethSnap& v, std::uint32_t end) {
   auto& to = *v.end[peer];
   auto& buf = tx_bufs_[0];
   for (std::size_t k = 0; k < kBurst; ++k) {
-    const auto got = from.tap.read(buf);
+    const auto got = read_tap(from, buf, "veth");
     if (!got) {
-      if (!from.broken.exchange(true)) {
-        spdlog::warn("veth TAP read: {}", got.error().message);
-        unwatch(from.tap.fd());
-      }
-      return;
-    }
-    if (*got == 0) {
       return;
     }
     const std::size_t len = *got;
-    if (len < io::kVnetHdrLen + core::kEthHeaderLen) {
-      from.counters.drop(core::DropReason::kMalformed, false);
+    if (len == 0) {
       continue;
     }
     const std::size_t flen = len - io::kVnetHdrLen;
@@ -462,7 +459,7 @@ void Datapath::on_bridge_port(const BridgeSnap& bs, std::uint32_t sock_index) {
     return;
   }
   auto& b = *bs.io;
-  const std::uint64_t now = now_ns();
+  const std::uint64_t now = detail::mono_ns();
   std::lock_guard lock{b.mu};
   const auto in = port_index(b, &lower);
   if (in < 0) {
@@ -489,36 +486,28 @@ void Datapath::on_bridge_dev(const BridgeSnap& bs) {
   auto& b = *bs.io;
   auto& dev = *b.dev;
   auto& buf = tx_bufs_[0];
+  const std::uint64_t now = detail::mono_ns();
+  std::lock_guard lock{b.mu};  // once per burst, as for the ports
   for (std::size_t k = 0; k < kBurst; ++k) {
-    const auto got = dev.tap.read(buf);
+    const auto got = read_tap(dev, buf, "bridge");
     if (!got) {
-      if (!dev.broken.exchange(true)) {
-        spdlog::warn("bridge TAP read: {}", got.error().message);
-        unwatch(dev.tap.fd());
-      }
-      return;
-    }
-    if (*got == 0) {
       return;
     }
     const std::size_t len = *got;
-    if (len < io::kVnetHdrLen + core::kEthHeaderLen) {
-      dev.counters.drop(core::DropReason::kMalformed, false);
+    if (len == 0) {
       continue;
     }
     dev.counters.tx_packets.add();
     dev.counters.tx_bytes.add(len - io::kVnetHdrLen);
-    std::lock_guard lock{b.mu};
     bridge_decision_.clear();
-    b.br.transmit({buf.data() + io::kVnetHdrLen, len - io::kVnetHdrLen}, now_ns(),
-                  bridge_decision_);
+    b.br.transmit({buf.data() + io::kVnetHdrLen, len - io::kVnetHdrLen}, now, bridge_decision_);
     bridge_decision_.to_host = false;
     bridge_out(b, bridge_decision_, buf.data(), len);
   }
 }
 
 void Datapath::tick_bridges(const Snapshot& snap) {
-  const std::uint64_t now = now_ns();
+  const std::uint64_t now = detail::mono_ns();
   if (now - last_tick_ns_ < kTickNs) {
     return;
   }

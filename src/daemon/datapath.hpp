@@ -163,6 +163,10 @@ class Datapath {
   void bridge_out(BridgeIo& b, const core::BridgeDecision& d, std::uint8_t* buf, std::size_t len);
   void send_bpdus(BridgeIo& b);
   void tick_bridges(const Snapshot& snap);
+  /// Reads one frame the TAP's own stack sent into `buf` (vnet header + frame). nullopt when
+  /// none is pending or the TAP failed (then marked broken and unwatched, once, logged as
+  /// `what`); 0 for a frame too short for an Ethernet header, counted as a malformed transmit.
+  std::optional<std::size_t> read_tap(UpperIo& io, std::span<std::uint8_t> buf, const char* what);
   /// Receives one burst from `sock` into rx_slots_, with VLAN tags the kernel moved into
   /// metadata put back in the frames. Returns the count, or nullopt when the socket failed
   /// (marked broken and unwatched).

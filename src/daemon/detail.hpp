@@ -24,6 +24,8 @@ std::uint64_t random_u64();
 core::Mac random_mac();
 /// fe80::/64 with the modified EUI-64 identifier of `m` (RFC 4291 Appendix A).
 core::IpAddr eui64_link_local(const core::Mac& m);
+/// CLOCK_MONOTONIC in ns: the one clock of the bridges' FDB ageing and STP timers.
+std::uint64_t mono_ns();
 /// `ip -j` flag words in iproute2's order (ip/ipaddress.c print_link_flags); LOWER_UP only
 /// when up and `carrier`, NO-CARRIER when up without it.
 nlohmann::json flag_words(unsigned flags, bool carrier);
