@@ -8,39 +8,14 @@
 #include <vector>
 
 #include "cli/parse.hpp"
+#include "parse_helpers.hpp"
 
 namespace subnic::cli {
 namespace {
 
-using ctl::Json;
-
-CliResult<Command> parse(std::vector<std::string> args, const GlobalOptions& opts = {}) {
-  return parse_command(args, opts);
-}
-
-Json params(std::vector<std::string> args, const GlobalOptions& opts = {}) {
-  auto r = parse(std::move(args), opts);
-  if (!r) {
-    ADD_FAILURE() << "unexpected error: " << r.error().text;
-    return nullptr;
-  }
-  return r->params;
-}
+using namespace test;
 
 using Err = std::pair<std::string, int>;
-
-Err error(std::vector<std::string> args, const GlobalOptions& opts = {}) {
-  auto r = parse(std::move(args), opts);
-  if (r) {
-    ADD_FAILURE() << "expected an error, got " << r->method << " " << r->params.dump();
-    return {"", 0};
-  }
-  return {r.error().text, r.error().exit_status};
-}
-
-Json J(const char* text) {
-  return Json::parse(text);
-}
 
 std::vector<std::string> with(std::vector<std::string> head, std::vector<std::string> tail) {
   head.insert(head.end(), tail.begin(), tail.end());

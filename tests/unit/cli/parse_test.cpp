@@ -7,43 +7,16 @@
 
 #include "cli/parse.hpp"
 #include "cli/parse_ipvlan.hpp"
+#include "parse_helpers.hpp"
 
 namespace subnic::cli {
 namespace {
 
-using ctl::Json;
-
-CliResult<Command> parse(std::vector<std::string> args, const GlobalOptions& opts = {}) {
-  return parse_command(args, opts);
-}
-
-// The params of a successful parse, or a failure naming the error line.
-Json params(std::vector<std::string> args, const GlobalOptions& opts = {}) {
-  auto r = parse(std::move(args), opts);
-  if (!r) {
-    ADD_FAILURE() << "unexpected error: " << r.error().text;
-    return nullptr;
-  }
-  return r->params;
-}
+using namespace test;
 
 std::string method(std::vector<std::string> args) {
   auto r = parse(std::move(args));
   return r ? r->method : "ERROR: " + r.error().text;
-}
-
-// The error line and exit status of a failing parse.
-std::pair<std::string, int> error(std::vector<std::string> args, const GlobalOptions& opts = {}) {
-  auto r = parse(std::move(args), opts);
-  if (r) {
-    ADD_FAILURE() << "expected an error, got " << r->method << " " << r->params.dump();
-    return {"", 0};
-  }
-  return {r.error().text, r.error().exit_status};
-}
-
-Json J(const char* text) {
-  return Json::parse(text);
 }
 
 // --- link add ---------------------------------------------------------------
