@@ -16,4 +16,5 @@ BUILD_DIR=build-asan BUILD_TYPE=Debug scripts/build.sh -DSUBNIC_SANITIZE=ON -DSU
 echo "== release build: every test"
 scripts/build.sh
 cd build
-ctest --output-on-failure
+# Lab cases are independent (own namespaces, own subnicd) and mostly wait: 4 at a time.
+ctest --output-on-failure -j4
