@@ -8,7 +8,11 @@ pkgs=(
   libnftables-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # lab: namespaces, probes, DHCP, captures, netfilter counters (ipvlan lab)
-  iproute2 iputils-ping dnsmasq-base busybox tcpdump procps python3 kmod nftables
+  # (busybox-static: the DHCP client in the lab and the VM guests' userland; it replaces busybox)
+  iproute2 iputils-ping dnsmasq-base busybox-static tcpdump procps python3 kmod nftables
+  # VM lab (issue 5): QEMU under TCG, the guest kernel is fetched with apt-get download;
+  # iperf3 for the VM benchmark
+  qemu-system-x86 iperf3
 )
 missing=()
 for p in "${pkgs[@]}"; do
