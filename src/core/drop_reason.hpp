@@ -28,6 +28,7 @@ enum class DropReason : std::uint8_t {
   kSamePort,     // bridge: unicast back out of its ingress port without hairpin (should_deliver)
   kIsolated,     // bridge: ingress and egress port both isolated (br_skb_isolated)
   kNoEgress,     // bridge: no port may take it and no local copy (br_flood, br_forward)
+  kSrcMac,       // a VM endpoint (macvtap/ipvtap) sent a source MAC that is not its upper's
   kCount,
 };
 
@@ -35,7 +36,7 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReaso
     kDropReasonNames = {"none",          "malformed",  "no_carrier", "lower_down",   "too_big",
                         "bc_queue_full", "upper_down", "no_queue",   "write_failed", "private",
                         "not_routable",  "pause",      "no_inject",  "route_failed", "bad_src",
-                        "stp_blocked",   "same_port",  "isolated",   "no_egress"};
+                        "stp_blocked",   "same_port",  "isolated",   "no_egress",    "src_mac"};
 
 inline constexpr std::string_view to_string(DropReason r) {
   return kDropReasonNames[static_cast<std::size_t>(r)];

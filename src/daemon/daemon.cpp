@@ -26,6 +26,7 @@
 #include "ctl/message.hpp"
 #include "ctl/validate.hpp"
 #include "daemon/detail.hpp"
+#include "io/vhost_user.hpp"
 #include "sys/dev_mcast.hpp"
 
 namespace subnic::daemon {
@@ -547,6 +548,10 @@ void Daemon::delete_upper(std::uint64_t id, bool destroy_tap) {
   Lower& l = lowers_.at(u.lower);
   const auto idx = index_of(u);
   datapath_.unwatch(u.io->tap.fd());
+  if (u.io->vm) {
+    datapath_.unwatch(u.io->vm->fd());
+    ::unlink(u.io->vm->path().c_str());  // the port itself closes with the last snapshot
+  }
   l.port.remove_upper(idx);
   l.upper_ids.erase(l.upper_ids.begin() + idx);
   if (destroy_tap) {
@@ -609,9 +614,23 @@ Result<Json> Daemon::link_add(const Json& p) {
            : type == "veth" ? add_veth(**ns, p)
                             : add_bridge(**ns, p);
   }
-  if (type != "macvlan" && type != "ipvlan") {
+  if (type != "macvlan" && type != "ipvlan" && type != "macvtap" && type != "ipvtap") {
     return tl::unexpected(
         err(EOPNOTSUPP, "Error: subnic: type \"" + type + "\" is not supported yet"));
+  }
+  // macvtap/ipvtap: a macvlan/ipvlan upper whose endpoint is a VM.
+  const bool vm_kind = type == "macvtap" || type == "ipvtap";
+  const std::string kind = type == "macvtap" ? "macvlan" : type == "ipvtap" ? "ipvlan" : type;
+  Json info_data = p.value("info_data", Json());
+  std::unique_ptr<io::VmPort> vm;
+  std::string vm_type;
+  if (vm_kind) {
+    if (!info_data.is_object() || !info_data.contains("vm")) {
+      return tl::unexpected(
+          err(EINVAL, "Error: " + type + " needs an endpoint: stream PATH or vhost-user PATH"));
+    }
+    vm_type = info_data["vm"].value("type", "");
+    info_data.erase("vm");
   }
   if (!p.contains("link")) {
     return tl::unexpected(
@@ -630,19 +649,35 @@ Result<Json> Daemon::link_add(const Json& p) {
   }
   std::optional<core::MacvlanChange> mv_change;
   std::optional<core::IpvlanChange> iv_change;
-  if (type == "macvlan") {
-    auto c = parse_macvlan_words(p.value("info_data", Json()));
+  if (kind == "macvlan") {
+    auto c = parse_macvlan_words(info_data);
     if (!c) {
       return tl::unexpected(c.error());
     }
     mv_change = *c;
   } else {
-    auto c = parse_ipvlan_words(p.value("info_data", Json()));
+    auto c = parse_ipvlan_words(info_data);
     if (!c) {
       return tl::unexpected(c.error());
     }
     iv_change = *c;
   }
+  if (vm_kind) {
+    auto v = open_vm(p["info_data"]["vm"], name);
+    if (!v) {
+      return tl::unexpected(v.error());
+    }
+    vm = std::move(*v);
+  }
+  // Until the upper owns the endpoint, a failure below removes its socket file.
+  struct SocketFile {
+    const std::unique_ptr<io::VmPort>& vm;
+    ~SocketFile() {
+      if (vm) {
+        ::unlink(vm->path().c_str());
+      }
+    }
+  } socket_file{vm};
   std::optional<core::Mac> mac;
   if (p.contains("address")) {
     mac = core::Mac::parse(p["address"].get<std::string>());
@@ -661,13 +696,13 @@ Result<Json> Daemon::link_add(const Json& p) {
   for (auto& [id, u] : uppers_) {
     if (u.ns == (*ns)->inode && u.ifindex == li->ifindex) {
       lower = &lowers_.at(u.lower);
-      if (lower->port.kind() != type) {
+      if (lower->port.kind() != kind) {
         return tl::unexpected(err(EBUSY, strerror_line(EBUSY)));
       }
     }
   }
   if (lower == nullptr) {
-    auto l = lower_for(**ns, *li, type);
+    auto l = lower_for(**ns, *li, kind);
     if (!l) {
       return tl::unexpected(l.error());
     }
@@ -721,12 +756,16 @@ Result<Json> Daemon::link_add(const Json& p) {
     return tl::unexpected(tli.error());
   }
   (void)tap->set_carrier(lower->port.lower().up && lower->port.lower().carrier);
-  Upper u{id,           lower_key,    name,
-          (*ns)->inode, tli->ifindex, std::make_shared<UpperIo>(std::move(*tap))};
+  Upper u{
+      id, lower_key, name, (*ns)->inode, tli->ifindex, std::make_shared<UpperIo>(std::move(*tap)),
+      ""};
   if (auto st = datapath_.watch(id, u.io->tap.fd()); !st) {
     spdlog::error("{}: {}", name, st.error().message);
   }
   auto& rec = uppers_.emplace(id, std::move(u)).first->second;
+  if (vm) {
+    attach_vm(rec, std::move(vm_type), std::move(vm));
+  }
   if (const auto* iv = port.ipvlan()) {
     if (iv->mode() != before_mode) {
       apply_ipvlan_mode(*lower);  // no mode words = l3 for every upper of the port
@@ -737,10 +776,10 @@ Result<Json> Daemon::link_add(const Json& p) {
   apply_lower(*lower);
   dirty_ = true;
   if (const auto* mv = port.macvlan()) {
-    spdlog::info("upper {} added on {} (macvlan {})", name, lower->ifname,
+    spdlog::info("upper {} added on {} ({} {})", name, lower->ifname, type,
                  core::to_string(mv->uppers()[*idx].mode));
   } else {
-    spdlog::info("upper {} added on {} (ipvlan {} {})", name, lower->ifname,
+    spdlog::info("upper {} added on {} ({} {} {})", name, lower->ifname, type,
                  core::to_string(port.ipvlan()->mode()),
                  core::ipvlan_flags_word(port.ipvlan()->flags()));
   }
@@ -840,9 +879,18 @@ Result<Json> Daemon::link_set(const Json& p0) {
   auto& ns = *netns_.at(u.ns);
   // ip's order (iplink.c / rtnl_setlink): type data, name, address, mtu, netns, then up/down.
   if (p.contains("info_data") || p.contains("type")) {
-    if (p.contains("type") && p["type"] != l.port.kind()) {
+    if (p.contains("type") && p["type"] != kind_word(u)) {
       return tl::unexpected(err(EOPNOTSUPP, strerror_line(EOPNOTSUPP) + " (not a " +
                                                 p["type"].get<std::string>() + " device)"));
+    }
+    if (p.contains("info_data") && p["info_data"].is_object() && p["info_data"].contains("vm")) {
+      const Json& vm = p["info_data"]["vm"];
+      if (vm.value("type", "") != u.vm_type || !u.io->vm ||
+          vm.value("path", "") != u.io->vm->path()) {
+        return tl::unexpected(err(
+            EOPNOTSUPP, "Error: a " + kind_word(u) + " keeps the endpoint it was created with"));
+      }
+      p["info_data"].erase("vm");
     }
     if (auto* mv = l.port.macvlan()) {
       auto change = parse_macvlan_words(p.value("info_data", Json()));
@@ -1111,7 +1159,19 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
       }
       dev.push_back("link-local: IPv6 link-local addresses are random, not EUI-64 with dev_id");
     }
-    j["linkinfo"] = Json{{"info_kind", std::string{l.port.kind()}}, {"info_data", data}};
+    if (u.io->vm) {
+      const auto& vm = *u.io->vm;
+      data["vm"] = Json{{"type", u.vm_type}, {"path", vm.path()}};
+      const auto vs = vm.stats();
+      ext["vm"] = Json{{"connected", vm.connected()},
+                       {"connects", vs.connects},
+                       {"malformed", vs.malformed},
+                       {"overruns", vs.overruns}};
+      dev.push_back(
+          "vm: frames the VM sends with a source MAC other than the upper's are "
+          "dropped (src_mac); the kernel's macvtap passes them");
+    }
+    j["linkinfo"] = Json{{"info_kind", kind_word(u)}, {"info_data", data}};
     j["linkinfo"].update(slave_info(u.ns, u.ifindex));
     ext["deviations"] = dev;
     j["subnic"] = ext;
@@ -1122,6 +1182,52 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
     j["drops"] = st["drops"];
   }
   return j;
+}
+
+std::string Daemon::kind_word(const Upper& u) const {
+  const std::string kind{lowers_.at(u.lower).port.kind()};
+  if (u.vm_type.empty()) {
+    return kind;
+  }
+  return kind == "ipvlan" ? "ipvtap" : "macvtap";
+}
+
+Result<std::unique_ptr<io::VmPort>> Daemon::open_vm(const Json& vm, const std::string& name) const {
+  const std::string type = vm.value("type", "");
+  const std::string path = vm.value("path", "");
+  if (type != "stream" && type != "vhost-user") {
+    return tl::unexpected(err(EINVAL,
+                              "Error: endpoint type must be \"stream\" or "
+                              "\"vhost-user\", not \"" +
+                                  type + "\""));
+  }
+  if (path.empty() || path.front() != '/') {
+    return tl::unexpected(
+        err(EINVAL, "Error: " + type + " needs an absolute socket path, not \"" + path + "\""));
+  }
+  for (const auto& [id, u] : uppers_) {
+    if (u.io->vm && u.io->vm->path() == path && u.name != name) {
+      return tl::unexpected(
+          err(EADDRINUSE, "Error: " + path + " is already the endpoint of " + u.name));
+    }
+  }
+  auto port = io::listen_vm(type, path);
+  if (!port) {
+    return tl::unexpected(port.error());
+  }
+  if (auto* vu = dynamic_cast<io::VhostUserPort*>(port->get())) {
+    vu->set_log([name](std::string_view line) { spdlog::info("{}: vhost-user: {}", name, line); });
+  }
+  return std::move(*port);
+}
+
+void Daemon::attach_vm(Upper& u, std::string type, std::unique_ptr<io::VmPort> vm) {
+  u.vm_type = std::move(type);
+  if (auto st = datapath_.watch(u.id | kVmKeyBit, vm->fd()); !st) {
+    spdlog::error("{}: {}", u.name, st.error().message);
+  }
+  spdlog::info("upper {}: VM endpoint {} {}", u.name, u.vm_type, vm->path());
+  u.io->vm = std::move(vm);
 }
 
 // ---- following devices ---------------------------------------------------------------------
@@ -1537,8 +1643,11 @@ void Daemon::publish() {
     PortSnapshot ps{l.port, l.io, {}, {}, {}, {}};
     for (const auto id : l.upper_ids) {
       ps.uppers.push_back(uppers_.at(id).io);
-      snap->by_key[id] =
-          Endpoint{Endpoint::Kind::kUpper, pi, static_cast<std::int32_t>(ps.uppers.size() - 1)};
+      const auto ui = static_cast<std::int32_t>(ps.uppers.size() - 1);
+      snap->by_key[id] = Endpoint{Endpoint::Kind::kUpper, pi, ui};
+      if (ps.uppers.back()->vm) {
+        snap->by_key[id | kVmKeyBit] = Endpoint{Endpoint::Kind::kVm, pi, ui};
+      }
     }
     if (l.io->sock) {
       snap->by_key[key] = Endpoint{Endpoint::Kind::kLower, pi, -1};
@@ -1564,6 +1673,9 @@ void Daemon::save_state() {
            {"type", std::string{l.port.kind()}},
            {"address", l.port.mac(idx).to_string()},
            {"mtu", l.port.mtu(idx)}};
+    if (u.io->vm) {
+      e["vm"] = Json{{"type", u.vm_type}, {"path", u.io->vm->path()}};
+    }
     if (const auto* mv = l.port.macvlan()) {
       const auto& cfg = mv->uppers()[idx];
       Json srcs = Json::array();
@@ -1717,10 +1829,20 @@ bool Daemon::attach_saved(const Json& s) {
       }
       (*lower)->upper_ids.push_back(id);
       (void)tap->set_carrier((*lower)->port.lower().up && (*lower)->port.lower().carrier);
-      Upper u{id,           (*lower)->key, *found,
-              (*ns)->inode, li->ifindex,   std::make_shared<UpperIo>(std::move(*tap))};
+      Upper u{id,          (*lower)->key,
+              *found,      (*ns)->inode,
+              li->ifindex, std::make_shared<UpperIo>(std::move(*tap)),
+              ""};
       (void)datapath_.watch(id, u.io->tap.fd());
-      uppers_.emplace(id, std::move(u));
+      auto& rec = uppers_.emplace(id, std::move(u)).first->second;
+      if (s.contains("vm")) {
+        // QEMU reconnects (vhost-user reconnect=1) or is restarted onto the same path.
+        if (auto vm = open_vm(s["vm"], *found)) {
+          attach_vm(rec, s["vm"].value("type", ""), std::move(*vm));
+        } else {
+          spdlog::warn("upper {}: its VM endpoint: {}", *found, vm.error().message);
+        }
+      }
       spdlog::info("upper {} restored in netns \"{}\"", *found, (*ns)->name);
       return true;
     }

@@ -119,6 +119,9 @@ class Daemon {
     std::uint64_t ns = 0;     // inode of the namespace it is in now
     int ifindex = 0;          // in that namespace
     std::shared_ptr<UpperIo> io;
+    /// macvtap/ipvtap: the VM endpoint's back end ("stream" or "vhost-user"; io->vm is set);
+    /// empty for a macvlan/ipvlan upper.
+    std::string vm_type;
   };
 
   // Namespaces.
@@ -148,6 +151,14 @@ class Daemon {
   /// True if the device `ifindex` of namespace `ns` is a subnic upper or device (a TAP of ours).
   bool owns(std::uint64_t ns, int ifindex) const;
   Json describe(const Upper& u, bool details, bool stats);
+  /// The upper's link kind as `ip` spells it: macvlan, ipvlan, macvtap or ipvtap.
+  std::string kind_word(const Upper& u) const;
+  /// macvtap/ipvtap: opens the VM endpoint `vm` ({"type": "stream"|"vhost-user", "path": P})
+  /// for upper `name`. Errors: EINVAL for a bad type or a relative path; EADDRINUSE when another
+  /// upper already serves P; the back end's listen errors (bind, a live socket at P).
+  Result<std::unique_ptr<io::VmPort>> open_vm(const Json& vm, const std::string& name) const;
+  /// Gives upper `u` its VM endpoint and watches it (key id | kVmKeyBit).
+  void attach_vm(Upper& u, std::string type, std::unique_ptr<io::VmPort> vm);
   Status set_up(Upper& u, bool up);
   // `link set` words every subnic device takes alike (TAP `ifindex` in `ns`).
   /// `newname`: a valid ifname, then the rename; `name` follows it.

@@ -5,12 +5,14 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
 
 #include "daemon/detail.hpp"
+#include "io/gso.hpp"
 #include "io/vnet.hpp"
 
 namespace subnic::daemon {
@@ -103,6 +105,8 @@ Status Datapath::start() {
   wire_.reserve(kBurst);
   wire_sender_.reserve(kBurst);
   decision_.deliveries.reserve(1024);
+  vm_dirty_.reserve(64);
+  gso_scratch_.resize(io::kGsoScratch);
   snap_.store(std::make_shared<const Snapshot>());
   running_ = true;
   thread_ = std::thread([this] { run(); });
@@ -174,6 +178,9 @@ void Datapath::run() {
         case Endpoint::Kind::kUpper:
           on_upper(s, s.ports[e.port], sub);
           break;
+        case Endpoint::Kind::kVm:
+          on_vm(s.ports[e.port], sub);
+          break;
         case Endpoint::Kind::kVlan:
           on_vlan_tap(s.ports[e.port], sub);
           break;
@@ -188,6 +195,7 @@ void Datapath::run() {
           break;
       }
     }
+    flush_vms();
     if (!s.bridges.empty()) {
       tick_bridges(s);
     }
@@ -538,51 +546,121 @@ void Datapath::on_upper(const Snapshot&, const PortSnapshot& ps, std::uint32_t i
     if (*got == 0) {
       break;
     }
-    const std::size_t len = *got;
-    if (len < io::kVnetHdrLen) {
+    if (*got < io::kVnetHdrLen) {
       up.counters.drop(core::DropReason::kMalformed, false);
       continue;
     }
-    const core::FrameView frame{buf + io::kVnetHdrLen, len - io::kVnetHdrLen};
-    up.counters.tx_packets.add();
-    up.counters.tx_bytes.add(frame.size());
-    decision_.clear();
-    if (const auto* iv = ps.port.ipvlan()) {
-      if (iv->mode() == core::IpvlanMode::kL2) {
-        // subnic's DHCP demultiplexing: remember who asked, to hand the reply back to it.
-        if (const auto d = core::parse_dhcp(frame); d && d->op == 1) {
-          ps.lower->dhcp.learn(*d, iv->uppers()[index].id);
-        }
-      }
-      iv->transmit(index, frame, is_gso(buf), decision_);
-    } else {
-      ps.port.macvlan()->transmit(index, frame, is_gso(buf), burst, decision_);
-    }
-    if (decision_.drop != core::DropReason::kNone) {
-      up.counters.drop(decision_.drop, false);
-      continue;
-    }
-    deliver(ps, decision_, buf, len);
-    if (decision_.to_host_route && !route(ps, buf, len)) {
-      up.counters.drop(core::DropReason::kRouteFailed, false);
-    }
-    if (decision_.to_host_neigh) {
-      learn_neigh(ps, frame);
-    }
-    if (decision_.to_wire) {
-      if (ps.vlan) {
-        std::size_t tagged_len = len;
-        std::uint8_t* tagged = tag_frame(buf, tagged_len, ps.vlan->proto, ps.vlan->tci);
-        ps.vlan->dev->counters.tx_packets.add();
-        ps.vlan->dev->counters.tx_bytes.add(tagged_len - io::kVnetHdrLen);
-        wire_.emplace_back(tagged, tagged_len);
-      } else {
-        wire_.emplace_back(buf, len);
-      }
-      wire_sender_.push_back(index);
-    }
+    upper_transmit(ps, index, buf, *got, burst);
   }
   flush_wire(ps);
+}
+
+void Datapath::on_vm(const PortSnapshot& ps, std::uint32_t index) {
+  auto& up = *ps.uppers[index];
+  if (!up.vm) {
+    return;
+  }
+  up.vm->service();
+  core::BurstState burst;
+  wire_.clear();
+  wire_sender_.clear();
+  const core::Mac own = ps.port.mac(index);
+  for (std::size_t k = 0; k < kBurst; ++k) {
+    std::uint8_t* const buf = tx_bufs_[k].data() + core::kVlanTagLen;
+    const std::size_t len = up.vm->recv({buf, tx_bufs_[k].size() - core::kVlanTagLen});
+    if (len == 0) {
+      break;
+    }
+    if (len < io::kVnetHdrLen + core::kEthHeaderLen) {
+      up.counters.drop(core::DropReason::kMalformed, false);
+      continue;
+    }
+    // The VM's frames carry its upper's MAC (the one QEMU's -device mac= gives the guest).
+    if (std::memcmp(buf + io::kVnetHdrLen + 6, own.bytes.data(), 6) != 0) {
+      up.counters.drop(core::DropReason::kSrcMac, false);
+      continue;
+    }
+    upper_transmit(ps, index, buf, len, burst);
+  }
+  flush_wire(ps);
+  // What recv consumed from the guest's transmit ring is returned now, not at the next send.
+  if (std::find(vm_dirty_.begin(), vm_dirty_.end(), up.vm.get()) == vm_dirty_.end()) {
+    vm_dirty_.push_back(up.vm.get());
+  }
+}
+
+void Datapath::upper_transmit(const PortSnapshot& ps, std::uint32_t index, std::uint8_t* buf,
+                              std::size_t len, core::BurstState& burst) {
+  auto& up = *ps.uppers[index];
+  const core::FrameView frame{buf + io::kVnetHdrLen, len - io::kVnetHdrLen};
+  up.counters.tx_packets.add();
+  up.counters.tx_bytes.add(frame.size());
+  decision_.clear();
+  if (const auto* iv = ps.port.ipvlan()) {
+    if (iv->mode() == core::IpvlanMode::kL2) {
+      // subnic's DHCP demultiplexing: remember who asked, to hand the reply back to it.
+      if (const auto d = core::parse_dhcp(frame); d && d->op == 1) {
+        ps.lower->dhcp.learn(*d, iv->uppers()[index].id);
+      }
+    }
+    iv->transmit(index, frame, is_gso(buf), decision_);
+  } else {
+    ps.port.macvlan()->transmit(index, frame, is_gso(buf), burst, decision_);
+  }
+  if (decision_.drop != core::DropReason::kNone) {
+    up.counters.drop(decision_.drop, false);
+    return;
+  }
+  deliver(ps, decision_, buf, len);
+  if (decision_.to_host_route && !route(ps, buf, len)) {
+    up.counters.drop(core::DropReason::kRouteFailed, false);
+  }
+  if (decision_.to_host_neigh) {
+    learn_neigh(ps, frame);
+  }
+  if (decision_.to_wire) {
+    if (ps.vlan) {
+      std::size_t tagged_len = len;
+      std::uint8_t* tagged = tag_frame(buf, tagged_len, ps.vlan->proto, ps.vlan->tci);
+      ps.vlan->dev->counters.tx_packets.add();
+      ps.vlan->dev->counters.tx_bytes.add(tagged_len - io::kVnetHdrLen);
+      wire_.emplace_back(tagged, tagged_len);
+    } else {
+      wire_.emplace_back(buf, len);
+    }
+    wire_sender_.push_back(index);
+  }
+}
+
+bool Datapath::to_upper(UpperIo& up, std::uint8_t* buf, std::size_t len) {
+  if (!up.vm) {
+    return static_cast<bool>(up.tap.write({buf, len}));
+  }
+  io::VmPort& vm = *up.vm;
+  if (!vm.connected()) {
+    return false;
+  }
+  if (std::find(vm_dirty_.begin(), vm_dirty_.end(), &vm) == vm_dirty_.end()) {
+    vm_dirty_.push_back(&vm);
+  }
+  const std::span<const std::uint8_t> whole{buf, len};
+  const io::GuestOffloads g = vm.offloads();
+  if (io::fits(io::load_vnet_hdr(whole), g)) {
+    return vm.send(whole);
+  }
+  // Segment or finish the checksum for a guest without the offload (tap_handle_frame ->
+  // __skb_gso_segment with the queue's features).
+  bool all = true;
+  const auto n = io::segment(whole, g, gso_scratch_,
+                             [&](std::span<const std::uint8_t> seg) { all = vm.send(seg) && all; });
+  return n.has_value() && all;
+}
+
+void Datapath::flush_vms() {
+  for (io::VmPort* vm : vm_dirty_) {
+    vm->flush();
+  }
+  vm_dirty_.clear();
 }
 
 void Datapath::deliver(const PortSnapshot& ps, const core::Decision& d, std::uint8_t* buf,
@@ -600,9 +678,10 @@ void Datapath::deliver(const PortSnapshot& ps, const core::Decision& d, std::uin
       const auto mac = ps.port.mac(del.upper);
       std::memcpy(buf + io::kVnetHdrLen, mac.bytes.data(), 6);
     }
-    const auto st = up.tap.write({buf, len});
-    if (!st) {
-      up.counters.drop(core::DropReason::kWriteFailed, true);
+    if (!to_upper(up, buf, len)) {
+      up.counters.drop(up.vm && !up.vm->connected() ? core::DropReason::kNoQueue
+                                                    : core::DropReason::kWriteFailed,
+                       true);
       continue;
     }
     up.counters.rx_packets.add();

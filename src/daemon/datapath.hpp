@@ -25,6 +25,7 @@
 #include "io/af_packet.hpp"
 #include "io/raw_ip.hpp"
 #include "io/tap.hpp"
+#include "io/vm_port.hpp"
 #include "sys/netlink.hpp"
 #include "sys/unique_fd.hpp"
 
@@ -32,12 +33,22 @@ namespace subnic::daemon {
 
 /// One upper's endpoint and counters. `broken` is set by the datapath when the TAP fails for
 /// good (device deleted): the control thread then removes the upper.
+///
+/// A macvtap/ipvtap upper also has `vm`: frames the upper receives go to the VM instead of the
+/// TAP, and both the VM and the TAP's own stack transmit through the upper, as a kernel
+/// macvtap's netdev and its /dev/tapN queue do (drivers/net/tap.c tap_handle_frame steals
+/// every received frame for the queue). Set by the control thread before the upper's first
+/// snapshot and never replaced while one refers to it.
 struct UpperIo {
   explicit UpperIo(io::Tap t) : tap{std::move(t)} {}
   io::Tap tap;
+  std::unique_ptr<io::VmPort> vm;
   DeviceCounters counters;
   std::atomic<bool> broken{false};
 };
+
+/// The epoll key of an upper's VM endpoint: its id with this bit set (the TAP has the id).
+inline constexpr std::uint64_t kVmKeyBit = 1ull << 62;
 
 /// One lower's packet socket and counters (frames received on / sent to the lower). A port
 /// stacked on a subnic VLAN device has no socket of its own: its frames leave through the
@@ -105,7 +116,7 @@ struct BridgeIo {
 
 /// What an epoll key stands for in a snapshot.
 struct Endpoint {
-  enum class Kind : std::uint8_t { kLower, kUpper, kVlan, kVeth, kBridgePort, kBridgeDev };
+  enum class Kind : std::uint8_t { kLower, kUpper, kVm, kVlan, kVeth, kBridgePort, kBridgeDev };
   Kind kind = Kind::kLower;
   std::uint32_t port = 0;   // ports / veths / bridges index
   std::int32_t upper = -1;  // upper index, VLAN index, veth end, or bridge port socket index
@@ -147,6 +158,18 @@ class Datapath {
   void run();
   void on_lower(const Snapshot& snap, const PortSnapshot& ps);
   void on_upper(const Snapshot& snap, const PortSnapshot& ps, std::uint32_t index);
+  /// A macvtap/ipvtap upper's VM endpoint is readable: connection and control events, then a
+  /// burst of the guest's frames, each transmitted by the upper (source MAC checked first).
+  void on_vm(const PortSnapshot& ps, std::uint32_t index);
+  /// One frame the upper transmits (`buf` = vnet header + frame, with kVlanTagLen bytes of
+  /// headroom before it): the driver's decision, local copies, and the wire queue (wire_).
+  void upper_transmit(const PortSnapshot& ps, std::uint32_t index, std::uint8_t* buf,
+                      std::size_t len, core::BurstState& burst);
+  /// Writes one frame the upper receives to its endpoint: the TAP, or the VM (segmented and
+  /// with checksums completed to fit the guest's offloads). False when it was refused.
+  bool to_upper(UpperIo& up, std::uint8_t* buf, std::size_t len);
+  /// Notifies the guests that got frames since the last call (VmPort::flush).
+  void flush_vms();
   /// A port's receive on its lower: the driver's decision, then the copies. For a port on a
   /// VLAN device this is the VLAN device's receive (tag already popped).
   void port_receive(const PortSnapshot& ps, std::uint8_t* buf, std::size_t len,
@@ -193,6 +216,8 @@ class Datapath {
   std::vector<std::vector<std::uint8_t>> tx_bufs_;
   std::vector<std::span<const std::uint8_t>> wire_;
   std::vector<std::uint32_t> wire_sender_;
+  std::vector<io::VmPort*> vm_dirty_;      // VM endpoints sent to in this wakeup
+  std::vector<std::uint8_t> gso_scratch_;  // one segment at a time (io::segment)
   core::Decision decision_;
   core::BridgeDecision bridge_decision_;
   std::vector<core::BpduOut> bpdus_;
