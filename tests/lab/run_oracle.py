@@ -41,6 +41,7 @@ import lab as L  # noqa: E402
 from scenarios import CASES  # noqa: E402
 import scenarios_ipvlan  # noqa: E402,F401 - registers the ipvlan cases in CASES
 import scenarios_l2  # noqa: E402,F401 - registers the vlan, veth and bridge cases (issue 4)
+import scenarios_vm  # noqa: E402,F401 - registers the VM cases: macvtap/ipvtap (issue 5)
 
 EXIT_PASS, EXIT_FAIL, EXIT_SKIP = 0, 1, 77
 MISSING = "<missing>"
