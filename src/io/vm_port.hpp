@@ -22,6 +22,7 @@
 #include <string_view>
 
 #include "core/error.hpp"
+#include "sys/unique_fd.hpp"
 
 namespace subnic::io {
 
@@ -74,6 +75,13 @@ class VmPort {
   };
   virtual Stats stats() const = 0;
 };
+
+/// Binds and listens on the unix stream socket `path` (non-blocking, close-on-exec; `backlog`
+/// connections), as every VM back end does. A socket file nobody accepts on (ECONNREFUSED: a
+/// daemon that died) is replaced. Errors, each naming `what` and the path: EINVAL for an empty
+/// path, ENAMETOOLONG for one longer than sun_path; EEXIST if `path` is not a socket (left
+/// alone); EADDRINUSE if something accepts on it (left alone); bind/listen errnos.
+Result<sys::UniqueFd> listen_unix(const std::string& path, int backlog, std::string_view what);
 
 /// Opens the back end `type` ("stream": StreamPort, "vhost-user": VhostUserPort) listening on
 /// `path`. Errors: EINVAL for another type; the back end's listen errors.

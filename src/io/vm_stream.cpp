@@ -2,6 +2,7 @@
 #include "io/vm_stream.hpp"
 
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,52 +20,10 @@ constexpr std::size_t kWriteThreshold = 64 * 1024;  // bytes queued before send(
 constexpr int kMaxAcceptsPerService = 16;           // bounded loop over the backlog
 constexpr int kMaxReadsPerRecv = 4;                 // bounded loop in recv()
 constexpr std::uint64_t kListenerTag = 0;           // epoll data of the listener
+constexpr std::uint64_t kPendingTag = ~0ull;        // epoll data of the buffered-input eventfd
 
 static_assert(kVnetHdrLen + StreamPort::kMaxStreamFrame <= kMaxFrame,
               "a frame from the stream fits the buffer recv() is documented to get");
-
-Result<sockaddr_un> unix_addr(const std::string& path) {
-  sockaddr_un a{};
-  a.sun_family = AF_UNIX;
-  if (path.empty()) {
-    return fail(EINVAL, "stream port: empty socket path");
-  }
-  if (path.size() >= sizeof a.sun_path) {
-    return fail(ENAMETOOLONG, "stream port: socket path too long: " + path);
-  }
-  std::memcpy(a.sun_path, path.data(), path.size());
-  return a;
-}
-
-// Removes a socket file nobody accepts on; EADDRINUSE if someone does, EEXIST if `path` is not
-// a socket.
-Status remove_stale(const std::string& path, const sockaddr_un& a) {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) < 0) {
-    if (errno == ENOENT) {
-      return {};
-    }
-    return sys::sys_error("lstat " + path);
-  }
-  if (!S_ISSOCK(st.st_mode)) {
-    return fail(EEXIST, "stream port: " + path + " exists and is not a socket");
-  }
-  sys::UniqueFd probe{::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
-  if (!probe) {
-    return sys::sys_error("socket AF_UNIX");
-  }
-  if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0 ||
-      errno == EAGAIN) {
-    return fail(EADDRINUSE, "stream port: something listens on " + path + " already");
-  }
-  if (errno != ECONNREFUSED) {
-    return sys::sys_error("connect " + path);
-  }
-  if (::unlink(path.c_str()) < 0 && errno != ENOENT) {
-    return sys::sys_error("unlink " + path);
-  }
-  return {};
-}
 
 std::uint32_t load_be32(const std::uint8_t* p) {
   return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
@@ -74,22 +33,9 @@ std::uint32_t load_be32(const std::uint8_t* p) {
 }  // namespace
 
 Result<std::unique_ptr<StreamPort>> StreamPort::listen(std::string path, std::size_t output_bound) {
-  auto addr = unix_addr(path);
-  if (!addr) {
-    return tl::unexpected(addr.error());
-  }
-  if (auto st = remove_stale(path, *addr); !st) {
-    return tl::unexpected(st.error());
-  }
-  sys::UniqueFd ls{::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
+  auto ls = listen_unix(path, 4, "stream port");
   if (!ls) {
-    return sys::sys_error("socket AF_UNIX");
-  }
-  if (::bind(ls.get(), reinterpret_cast<const sockaddr*>(&*addr), sizeof *addr) < 0) {
-    return sys::sys_error("bind " + path);
-  }
-  if (::listen(ls.get(), 4) < 0) {
-    return sys::sys_error("listen " + path);
+    return tl::unexpected(ls.error());
   }
   sys::UniqueFd ep{::epoll_create1(EPOLL_CLOEXEC)};
   if (!ep) {
@@ -98,20 +44,29 @@ Result<std::unique_ptr<StreamPort>> StreamPort::listen(std::string path, std::si
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kListenerTag;
-  if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, ls.get(), &ev) < 0) {
+  if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, ls->get(), &ev) < 0) {
     return sys::sys_error("epoll_ctl add listener");
+  }
+  sys::UniqueFd pending{::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)};
+  if (!pending) {
+    return sys::sys_error("eventfd");
+  }
+  ev.data.u64 = kPendingTag;
+  if (::epoll_ctl(ep.get(), EPOLL_CTL_ADD, pending.get(), &ev) < 0) {
+    return sys::sys_error("epoll_ctl add eventfd");
   }
   const std::size_t bound =
       output_bound < kLenPrefix + kMaxStreamFrame ? kLenPrefix + kMaxStreamFrame : output_bound;
   return std::unique_ptr<StreamPort>{
-      new StreamPort{std::move(path), std::move(ls), std::move(ep), bound}};
+      new StreamPort{std::move(path), std::move(*ls), std::move(ep), std::move(pending), bound}};
 }
 
 StreamPort::StreamPort(std::string path, sys::UniqueFd listener, sys::UniqueFd ep,
-                       std::size_t bound)
+                       sys::UniqueFd pending, std::size_t bound)
     : path_{std::move(path)},
       listener_{std::move(listener)},
       ep_{std::move(ep)},
+      pending_{std::move(pending)},
       in_(2 * (kLenPrefix + kMaxStreamFrame)),
       out_(bound) {}
 
@@ -131,14 +86,47 @@ void StreamPort::drop() {
   in_begin_ = in_end_ = 0;
   out_begin_ = out_end_ = 0;
   epollout_ = false;
+  set_pending(false);
+  pause_listener(false);
   connected_.store(false, std::memory_order_relaxed);
+}
+
+void StreamPort::set_pending(bool on) {
+  if (on == pending_armed_) {
+    return;
+  }
+  std::uint64_t v = 1;
+  const ssize_t n =
+      on ? ::write(pending_.get(), &v, sizeof v) : ::read(pending_.get(), &v, sizeof v);
+  (void)n;
+  pending_armed_ = on;
+}
+
+void StreamPort::pause_listener(bool on) {
+  if (on == listener_paused_) {
+    return;
+  }
+  if (on) {
+    ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, listener_.get(), nullptr);
+  } else {
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kListenerTag;
+    ::epoll_ctl(ep_.get(), EPOLL_CTL_ADD, listener_.get(), &ev);
+  }
+  listener_paused_ = on;
 }
 
 void StreamPort::accept_all() {
   for (int i = 0; i < kMaxAcceptsPerService; ++i) {
     sys::UniqueFd c{::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)};
     if (!c) {
-      return;  // EAGAIN: backlog empty; anything else (EMFILE, ...): retried next time
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        // The pending connection stays queued and the listener readable: stop watching it
+        // until the current connection ends or flush() runs, or the datapath would spin.
+        pause_listener(true);
+      }
+      return;  // EAGAIN: backlog empty
     }
     drop();  // the VM restarted: the old connection and whatever it had buffered go
     epoll_event ev{};
@@ -173,6 +161,9 @@ void StreamPort::service() {
     if (e.data.u64 == kListenerTag) {
       accept_all();
       continue;
+    }
+    if (e.data.u64 == kPendingTag) {
+      continue;  // buffered input: recv() serves it (and clears the eventfd when done)
     }
     if (!conn_ || e.data.u64 != connects_.load(std::memory_order_relaxed)) {
       continue;  // an event of a connection replaced in this round
@@ -230,9 +221,11 @@ std::size_t StreamPort::recv(std::span<std::uint8_t> buf) {
       }
       std::memset(buf.data(), 0, kVnetHdrLen);
       std::memcpy(buf.data() + kVnetHdrLen, frame, len);
+      set_pending(in_end_ - in_begin_ >= kLenPrefix);
       return kVnetHdrLen + len;
     }
     if (!conn_ || round == kMaxReadsPerRecv) {
+      set_pending(false);
       return 0;
     }
     // Room for a whole frame after what is buffered: move the partial frame to the front.
@@ -252,11 +245,13 @@ std::size_t StreamPort::recv(std::span<std::uint8_t> buf) {
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      set_pending(false);
       return 0;
     }
     drop();  // end of stream (a partial frame is lost with it) or ECONNRESET
     return 0;
   }
+  set_pending(false);
   return 0;
 }
 
@@ -295,6 +290,7 @@ bool StreamPort::send(std::span<const std::uint8_t> vnet_and_frame) {
 }
 
 void StreamPort::flush() {
+  pause_listener(false);
   write_out();
 }
 

@@ -48,7 +48,10 @@ class StreamPort final : public VmPort {
   ~StreamPort() override = default;
 
   /// The epoll descriptor: readable when a connection is waiting to be accepted, the
-  /// connection has bytes or hung up, or (while output is pending) it became writable.
+  /// connection has bytes or hung up, (while output is pending) it became writable, or
+  /// frames read from the socket are still buffered (an internal eventfd, armed while recv()
+  /// leaves bytes behind, cleared when recv() returns 0: a caller that stops after a burst is
+  /// woken again for the rest, with no new byte from the guest).
   int fd() const override { return ep_.get(); }
   const std::string& path() const override { return path_; }
   /// Accepts every pending connection (each replaces the one before: input and output
@@ -80,8 +83,14 @@ class StreamPort final : public VmPort {
   std::size_t output_pending() const { return out_end_ - out_begin_; }
 
  private:
-  StreamPort(std::string path, sys::UniqueFd listener, sys::UniqueFd ep, std::size_t bound);
+  StreamPort(std::string path, sys::UniqueFd listener, sys::UniqueFd ep, sys::UniqueFd pending,
+             std::size_t bound);
   void accept_all();
+  /// Arms or clears the `pending_` eventfd (buffered input left for the next recv()).
+  void set_pending(bool on);
+  /// Takes the listener out of the epoll set (accept failed for lack of descriptors, which
+  /// would keep it readable) or puts it back.
+  void pause_listener(bool on);
   void drop();
   // Writes queued output; drops the connection on a hard error. Arms/disarms EPOLLOUT.
   void write_out();
@@ -91,6 +100,9 @@ class StreamPort final : public VmPort {
   sys::UniqueFd listener_;
   sys::UniqueFd ep_;
   sys::UniqueFd conn_;
+  sys::UniqueFd pending_;
+  bool pending_armed_ = false;
+  bool listener_paused_ = false;
   std::vector<std::uint8_t> in_;  // received bytes [in_begin_, in_end_)
   std::size_t in_begin_ = 0;
   std::size_t in_end_ = 0;

@@ -444,5 +444,50 @@ TEST(StreamPort, OutputIsBoundedAndDrainsInOrderWhenTheGuestReads) {
   EXPECT_EQ(read_frame(c.get()), eth_frame(60, 99));
 }
 
+// A datapath reads bursts of 64: frames buffered beyond the burst must wake it again although
+// the guest sends nothing more (the port's fd stays readable until recv() returns 0).
+TEST(StreamPort, FramesBufferedBeyondABurstKeepTheFdReadable) {
+  TempDir dir;
+  auto port = make_port(dir.file("s"));
+  ASSERT_TRUE(port);
+  auto c = connect_to(port->path());
+  ASSERT_TRUE(c);
+  Pump pump{*port, {}};
+  ASSERT_TRUE(pump.until([&] { return port->connected(); }));
+  constexpr int kFrames = 100;
+  Bytes w;
+  for (int i = 0; i < kFrames; ++i) {
+    const Bytes x = wire(eth_frame(60, static_cast<std::uint32_t>(i)));
+    w.insert(w.end(), x.begin(), x.end());
+  }
+  ASSERT_TRUE(write_all(c.get(), w));
+  pollfd p{port->fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  port->service();
+  Bytes buf(kMaxFrame);
+  int got = 0;
+  for (; got < 64; ++got) {  // one burst
+    ASSERT_GT(port->recv(buf), 0u) << got;
+  }
+  // The rest is buffered in the port, not in the socket: only the port can say so.
+  int polls = 0;
+  while (got < kFrames && polls < 10) {
+    p = pollfd{port->fd(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 1000), 1)
+        << "fd not readable with " << kFrames - got << " frames buffered";
+    ++polls;
+    port->service();
+    for (std::size_t n = port->recv(buf); n != 0; n = port->recv(buf)) {
+      EXPECT_EQ(Bytes(buf.begin() + kVnetHdrLen, buf.begin() + static_cast<long>(n)),
+                eth_frame(60, static_cast<std::uint32_t>(got)));
+      ++got;
+    }
+  }
+  EXPECT_EQ(got, kFrames);
+  // Everything consumed: the fd is quiet again.
+  p = pollfd{port->fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 50), 0);
+}
+
 }  // namespace
 }  // namespace subnic::io
