@@ -8,16 +8,16 @@
 #include "cli/parse_ipvlan.hpp"
 #include "cli/parse_macvlan.hpp"
 #include "cli/parse_veth.hpp"
-#include "cli/parse_vmtap.hpp"
 #include "cli/parse_vlan.hpp"
+#include "cli/parse_vmtap.hpp"
 
 namespace subnic::cli {
 
 namespace {
 // In ip's `link help` order (alphabetical); bond: one line here when its parse_<kind>.cpp lands.
-constexpr std::array<const LinkTypeOps*, 8> kTypes = {
-    &kBridgeOps,  &kBridgeSlaveOps, &kIpvlanOps, &kIpvtapOps,
-    &kMacvlanOps, &kMacvtapOps,     &kVethOps,   &kVlanOps};
+constexpr std::array<const LinkTypeOps*, 8> kTypes = {&kBridgeOps, &kBridgeSlaveOps, &kIpvlanOps,
+                                                      &kIpvtapOps, &kMacvlanOps,     &kMacvtapOps,
+                                                      &kVethOps,   &kVlanOps};
 }  // namespace
 
 const LinkTypeOps* find_link_type(std::string_view kind) {

@@ -550,7 +550,7 @@ void Daemon::delete_upper(std::uint64_t id, bool destroy_tap) {
   datapath_.unwatch(u.io->tap.fd());
   if (u.io->vm) {
     datapath_.unwatch(u.io->vm->fd());
-    ::unlink(u.io->vm->path().c_str());  // the port itself closes with the last snapshot
+    ::unlink(u.vm_path.c_str());  // the port itself closes with the last snapshot
   }
   l.port.remove_upper(idx);
   l.upper_ids.erase(l.upper_ids.begin() + idx);
@@ -631,6 +631,12 @@ Result<Json> Daemon::link_add(const Json& p) {
     }
     vm_type = info_data["vm"].value("type", "");
     info_data.erase("vm");
+    if (!vm_type.empty() && vm_type != "stream" && vm_type != "vhost-user") {
+      return tl::unexpected(err(EINVAL,
+                                "Error: endpoint type must be \"stream\" or "
+                                "\"vhost-user\", not \"" +
+                                    vm_type + "\""));
+    }
   }
   if (!p.contains("link")) {
     return tl::unexpected(
@@ -758,13 +764,14 @@ Result<Json> Daemon::link_add(const Json& p) {
   (void)tap->set_carrier(lower->port.lower().up && lower->port.lower().carrier);
   Upper u{
       id, lower_key, name, (*ns)->inode, tli->ifindex, std::make_shared<UpperIo>(std::move(*tap)),
-      ""};
+      "", ""};
   if (auto st = datapath_.watch(id, u.io->tap.fd()); !st) {
     spdlog::error("{}: {}", name, st.error().message);
   }
   auto& rec = uppers_.emplace(id, std::move(u)).first->second;
   if (vm) {
-    attach_vm(rec, std::move(vm_type), std::move(vm));
+    const std::string path = vm->path();
+    attach_vm(rec, std::move(vm_type), path, std::move(vm));
   }
   if (const auto* iv = port.ipvlan()) {
     if (iv->mode() != before_mode) {
@@ -885,8 +892,7 @@ Result<Json> Daemon::link_set(const Json& p0) {
     }
     if (p.contains("info_data") && p["info_data"].is_object() && p["info_data"].contains("vm")) {
       const Json& vm = p["info_data"]["vm"];
-      if (vm.value("type", "") != u.vm_type || !u.io->vm ||
-          vm.value("path", "") != u.io->vm->path()) {
+      if (vm.value("type", "") != u.vm_type || vm.value("path", "") != u.vm_path) {
         return tl::unexpected(err(
             EOPNOTSUPP, "Error: a " + kind_word(u) + " keeps the endpoint it was created with"));
       }
@@ -1159,14 +1165,16 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
       }
       dev.push_back("link-local: IPv6 link-local addresses are random, not EUI-64 with dev_id");
     }
-    if (u.io->vm) {
-      const auto& vm = *u.io->vm;
-      data["vm"] = Json{{"type", u.vm_type}, {"path", vm.path()}};
-      const auto vs = vm.stats();
-      ext["vm"] = Json{{"connected", vm.connected()},
+    if (!u.vm_type.empty()) {
+      data["vm"] = Json{{"type", u.vm_type}, {"path", u.vm_path}};
+      const auto vs = u.io->vm ? u.io->vm->stats() : io::VmPort::Stats{};
+      ext["vm"] = Json{{"connected", u.io->vm && u.io->vm->connected()},
                        {"connects", vs.connects},
                        {"malformed", vs.malformed},
                        {"overruns", vs.overruns}};
+      if (!u.io->vm) {
+        ext["vm"]["error"] = "the endpoint could not be opened again after a restart (see the log)";
+      }
       dev.push_back(
           "vm: frames the VM sends with a source MAC other than the upper's are "
           "dropped (src_mac); the kernel's macvtap passes them");
@@ -1194,7 +1202,7 @@ std::string Daemon::kind_word(const Upper& u) const {
 
 Result<std::unique_ptr<io::VmPort>> Daemon::open_vm(const Json& vm, const std::string& name) const {
   const std::string type = vm.value("type", "");
-  const std::string path = vm.value("path", "");
+  const std::string path = std::filesystem::path{vm.value("path", "")}.lexically_normal().string();
   if (type != "stream" && type != "vhost-user") {
     return tl::unexpected(err(EINVAL,
                               "Error: endpoint type must be \"stream\" or "
@@ -1206,7 +1214,7 @@ Result<std::unique_ptr<io::VmPort>> Daemon::open_vm(const Json& vm, const std::s
         err(EINVAL, "Error: " + type + " needs an absolute socket path, not \"" + path + "\""));
   }
   for (const auto& [id, u] : uppers_) {
-    if (u.io->vm && u.io->vm->path() == path && u.name != name) {
+    if (!u.vm_path.empty() && u.vm_path == path) {
       return tl::unexpected(
           err(EADDRINUSE, "Error: " + path + " is already the endpoint of " + u.name));
     }
@@ -1221,12 +1229,18 @@ Result<std::unique_ptr<io::VmPort>> Daemon::open_vm(const Json& vm, const std::s
   return std::move(*port);
 }
 
-void Daemon::attach_vm(Upper& u, std::string type, std::unique_ptr<io::VmPort> vm) {
+void Daemon::attach_vm(Upper& u, std::string type, std::string path,
+                       std::unique_ptr<io::VmPort> vm) {
   u.vm_type = std::move(type);
+  u.vm_path = std::move(path);
+  u.io->vm_expected = true;
+  if (!vm) {
+    return;
+  }
   if (auto st = datapath_.watch(u.id | kVmKeyBit, vm->fd()); !st) {
     spdlog::error("{}: {}", u.name, st.error().message);
   }
-  spdlog::info("upper {}: VM endpoint {} {}", u.name, u.vm_type, vm->path());
+  spdlog::info("upper {}: VM endpoint {} {}", u.name, u.vm_type, u.vm_path);
   u.io->vm = std::move(vm);
 }
 
@@ -1673,8 +1687,8 @@ void Daemon::save_state() {
            {"type", std::string{l.port.kind()}},
            {"address", l.port.mac(idx).to_string()},
            {"mtu", l.port.mtu(idx)}};
-    if (u.io->vm) {
-      e["vm"] = Json{{"type", u.vm_type}, {"path", u.io->vm->path()}};
+    if (!u.vm_type.empty()) {
+      e["vm"] = Json{{"type", u.vm_type}, {"path", u.vm_path}};
     }
     if (const auto* mv = l.port.macvlan()) {
       const auto& cfg = mv->uppers()[idx];
@@ -1832,16 +1846,20 @@ bool Daemon::attach_saved(const Json& s) {
       Upper u{id,          (*lower)->key,
               *found,      (*ns)->inode,
               li->ifindex, std::make_shared<UpperIo>(std::move(*tap)),
-              ""};
+              "",          ""};
       (void)datapath_.watch(id, u.io->tap.fd());
       auto& rec = uppers_.emplace(id, std::move(u)).first->second;
       if (s.contains("vm")) {
         // QEMU reconnects (vhost-user reconnect=1) or is restarted onto the same path.
-        if (auto vm = open_vm(s["vm"], *found)) {
-          attach_vm(rec, s["vm"].value("type", ""), std::move(*vm));
-        } else {
-          spdlog::warn("upper {}: its VM endpoint: {}", *found, vm.error().message);
+        // Kept a macvtap/ipvtap even if its socket cannot be opened now: the configuration
+        // stays in the state file and `link show -d` says what is wrong.
+        auto vm = open_vm(s["vm"], *found);
+        if (!vm) {
+          spdlog::error("upper {}: its VM endpoint {}: {}", *found, s["vm"].value("path", ""),
+                        vm.error().message);
         }
+        attach_vm(rec, s["vm"].value("type", ""), s["vm"].value("path", ""),
+                  vm ? std::move(*vm) : nullptr);
       }
       spdlog::info("upper {} restored in netns \"{}\"", *found, (*ns)->name);
       return true;

@@ -119,9 +119,11 @@ class Daemon {
     std::uint64_t ns = 0;     // inode of the namespace it is in now
     int ifindex = 0;          // in that namespace
     std::shared_ptr<UpperIo> io;
-    /// macvtap/ipvtap: the VM endpoint's back end ("stream" or "vhost-user"; io->vm is set);
-    /// empty for a macvlan/ipvlan upper.
+    /// macvtap/ipvtap: the VM endpoint's back end ("stream" or "vhost-user") and socket path;
+    /// empty for a macvlan/ipvlan upper. io->vm is the open port, missing only if it could not
+    /// be opened again after a restart (the upper then drops what it receives: no_queue).
     std::string vm_type;
+    std::string vm_path;
   };
 
   // Namespaces.
@@ -154,11 +156,14 @@ class Daemon {
   /// The upper's link kind as `ip` spells it: macvlan, ipvlan, macvtap or ipvtap.
   std::string kind_word(const Upper& u) const;
   /// macvtap/ipvtap: opens the VM endpoint `vm` ({"type": "stream"|"vhost-user", "path": P})
-  /// for upper `name`. Errors: EINVAL for a bad type or a relative path; EADDRINUSE when another
-  /// upper already serves P; the back end's listen errors (bind, a live socket at P).
+  /// for upper `name`. Errors: EINVAL for a bad type or a relative path; EADDRINUSE when an
+  /// upper already serves P (checked before the back end probes the path, which a live port
+  /// of ours would take for its guest reconnecting); the back end's listen errors (EEXIST for
+  /// a file that is not a socket, EADDRINUSE for a live socket of another program).
   Result<std::unique_ptr<io::VmPort>> open_vm(const Json& vm, const std::string& name) const;
-  /// Gives upper `u` its VM endpoint and watches it (key id | kVmKeyBit).
-  void attach_vm(Upper& u, std::string type, std::unique_ptr<io::VmPort> vm);
+  /// Makes upper `u` a macvtap/ipvtap with endpoint `type` at `path`; `vm` (the open port, or
+  /// null when it could not be opened on restore) is watched under key id | kVmKeyBit.
+  void attach_vm(Upper& u, std::string type, std::string path, std::unique_ptr<io::VmPort> vm);
   Status set_up(Upper& u, bool up);
   // `link set` words every subnic device takes alike (TAP `ifindex` in `ns`).
   /// `newname`: a valid ifname, then the rename; `name` follows it.

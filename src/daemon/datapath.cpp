@@ -195,10 +195,10 @@ void Datapath::run() {
           break;
       }
     }
-    flush_vms();
     if (!s.bridges.empty()) {
       tick_bridges(s);
     }
+    flush_vms();
   }
 }
 
@@ -575,6 +575,12 @@ void Datapath::on_vm(const PortSnapshot& ps, std::uint32_t index) {
       up.counters.drop(core::DropReason::kMalformed, false);
       continue;
     }
+    // A down upper sends nothing (dev_queue_xmit on a device that is not up); its guest's
+    // ring is still drained.
+    if (!ps.port.up(index)) {
+      up.counters.drop(core::DropReason::kUpperDown, false);
+      continue;
+    }
     // The VM's frames carry its upper's MAC (the one QEMU's -device mac= gives the guest).
     if (std::memcmp(buf + io::kVnetHdrLen + 6, own.bytes.data(), 6) != 0) {
       up.counters.drop(core::DropReason::kSrcMac, false);
@@ -584,9 +590,7 @@ void Datapath::on_vm(const PortSnapshot& ps, std::uint32_t index) {
   }
   flush_wire(ps);
   // What recv consumed from the guest's transmit ring is returned now, not at the next send.
-  if (std::find(vm_dirty_.begin(), vm_dirty_.end(), up.vm.get()) == vm_dirty_.end()) {
-    vm_dirty_.push_back(up.vm.get());
-  }
+  mark_dirty(up.vm.get());
 }
 
 void Datapath::upper_transmit(const PortSnapshot& ps, std::uint32_t index, std::uint8_t* buf,
@@ -612,8 +616,26 @@ void Datapath::upper_transmit(const PortSnapshot& ps, std::uint32_t index, std::
     return;
   }
   deliver(ps, decision_, buf, len);
-  if (decision_.to_host_route && !route(ps, buf, len)) {
-    up.counters.drop(core::DropReason::kRouteFailed, false);
+  if (decision_.to_host_route) {
+    bool routed = false;
+    if (is_gso(buf)) {
+      // A guest's TSO super-frame (ipvtap: vhost-user offers HOST_TSO; an ipvlan l3 TAP never
+      // sends one): the raw IP output takes packets, so cut it first, checksums completed.
+      routed = true;
+      const auto n = io::segment({buf, len}, io::GuestOffloads{}, gso_scratch_,
+                                 [&](std::span<const std::uint8_t> seg) {
+                                   // seg lies in gso_scratch_, ours to write (checksums done)
+                                   auto* p = const_cast<std::uint8_t*>(seg.data());
+                                   routed = route(ps, p, seg.size()) && routed;
+                                   return routed;
+                                 });
+      routed = routed && n.has_value();
+    } else {
+      routed = route(ps, buf, len);
+    }
+    if (!routed) {
+      up.counters.drop(core::DropReason::kRouteFailed, false);
+    }
   }
   if (decision_.to_host_neigh) {
     learn_neigh(ps, frame);
@@ -634,15 +656,13 @@ void Datapath::upper_transmit(const PortSnapshot& ps, std::uint32_t index, std::
 
 bool Datapath::to_upper(UpperIo& up, std::uint8_t* buf, std::size_t len) {
   if (!up.vm) {
-    return static_cast<bool>(up.tap.write({buf, len}));
+    return !up.vm_expected && static_cast<bool>(up.tap.write({buf, len}));
   }
   io::VmPort& vm = *up.vm;
   if (!vm.connected()) {
     return false;
   }
-  if (std::find(vm_dirty_.begin(), vm_dirty_.end(), &vm) == vm_dirty_.end()) {
-    vm_dirty_.push_back(&vm);
-  }
+  mark_dirty(&vm);
   const std::span<const std::uint8_t> whole{buf, len};
   const io::GuestOffloads g = vm.offloads();
   if (io::fits(io::load_vnet_hdr(whole), g)) {
@@ -650,10 +670,19 @@ bool Datapath::to_upper(UpperIo& up, std::uint8_t* buf, std::size_t len) {
   }
   // Segment or finish the checksum for a guest without the offload (tap_handle_frame ->
   // __skb_gso_segment with the queue's features).
+  // A frame is delivered whole or counted as dropped: the first segment refused ends it.
   bool all = true;
-  const auto n = io::segment(whole, g, gso_scratch_,
-                             [&](std::span<const std::uint8_t> seg) { all = vm.send(seg) && all; });
+  const auto n = io::segment(whole, g, gso_scratch_, [&](std::span<const std::uint8_t> seg) {
+    all = vm.send(seg);
+    return all;
+  });
   return n.has_value() && all;
+}
+
+void Datapath::mark_dirty(io::VmPort* vm) {
+  if (std::find(vm_dirty_.begin(), vm_dirty_.end(), vm) == vm_dirty_.end()) {
+    vm_dirty_.push_back(vm);
+  }
 }
 
 void Datapath::flush_vms() {
@@ -679,8 +708,8 @@ void Datapath::deliver(const PortSnapshot& ps, const core::Decision& d, std::uin
       std::memcpy(buf + io::kVnetHdrLen, mac.bytes.data(), 6);
     }
     if (!to_upper(up, buf, len)) {
-      up.counters.drop(up.vm && !up.vm->connected() ? core::DropReason::kNoQueue
-                                                    : core::DropReason::kWriteFailed,
+      const bool no_guest = up.vm_expected && (!up.vm || !up.vm->connected());
+      up.counters.drop(no_guest ? core::DropReason::kNoQueue : core::DropReason::kWriteFailed,
                        true);
       continue;
     }

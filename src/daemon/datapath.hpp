@@ -43,6 +43,9 @@ struct UpperIo {
   explicit UpperIo(io::Tap t) : tap{std::move(t)} {}
   io::Tap tap;
   std::unique_ptr<io::VmPort> vm;
+  /// A macvtap/ipvtap whose endpoint could not be opened (vm null): frames for it are dropped
+  /// (no_queue), never written to the TAP. Set before the first snapshot, like vm.
+  bool vm_expected = false;
   DeviceCounters counters;
   std::atomic<bool> broken{false};
 };
@@ -168,7 +171,10 @@ class Datapath {
   /// Writes one frame the upper receives to its endpoint: the TAP, or the VM (segmented and
   /// with checksums completed to fit the guest's offloads). False when it was refused.
   bool to_upper(UpperIo& up, std::uint8_t* buf, std::size_t len);
-  /// Notifies the guests that got frames since the last call (VmPort::flush).
+  /// Notes that `vm` must be notified at the end of this wakeup (flush_vms).
+  void mark_dirty(io::VmPort* vm);
+  /// Notifies the guests that got frames or gave buffers back in this wakeup (VmPort::flush).
+  /// Runs last in the wakeup: vm_dirty_ points into the wakeup's snapshot.
   void flush_vms();
   /// A port's receive on its lower: the driver's decision, then the copies. For a port on a
   /// VLAN device this is the VLAN device's receive (tag already popped).

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # macvtap/ipvtap endpoints without QEMU: the control path's errors, `link show`, a stream socket
 # driven by hand (frames with the upper's source MAC go out and are counted, others are dropped
-# as src_mac, a frame from the external host reaches the stream), and kill -9 + restart: the
-# endpoint listens again on its path. (tests/lab's VM-* cases boot real guests.)
+# as src_mac, a frame from the external host reaches the stream; a down upper drops its guest's
+# frames), and kill -9 + restart: with the path unusable the upper stays a macvtap that says
+# so; with it free the endpoint listens again. (tests/lab's VM-* cases boot real guests.)
 source "$(dirname "$0")/lib.sh"
 lab_up
 daemon_start
@@ -69,9 +70,32 @@ assert l["stats64"]["tx"]["packets"] == 1, l["stats64"]
 assert l["stats64"]["rx"]["packets"] >= 1, l["stats64"]
 ' || fail "counters: $(sn -s -j link show vt1)"
 
-# kill -9 and restart: the upper is back with its endpoint, listening again.
+# A down upper: its guest's frames are drained and dropped (upper_down), nothing answers.
+sn link set vt1 down || fail "link set down"
+in_ns host python3 "$TMP/stream.py" "$S1" $MAC1 | grep -q reply && fail "a down macvtap forwarded its guest's frames"
+sn -s -j link show vt1 | python3 -c '
+import json, sys
+l = json.load(sys.stdin)[0]
+assert l["drops"].get("upper_down", 0) >= 1, l["drops"]
+' || fail "upper_down not counted: $(sn -s -j link show vt1)"
+sn link set vt1 up || fail "link set up again"
+
+# kill -9, and the path taken by a regular file meanwhile: the upper comes back a macvtap
+# that says what is wrong, and keeps its endpoint in the state file.
 kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
 DAEMON_PID=""
+rm -f "$S1"; touch "$S1"
+daemon_start
+sn -d -j link show vt1 | python3 -c '
+import json, sys
+l = json.load(sys.stdin)[0]
+assert l["linkinfo"]["info_kind"] == "macvtap", l["linkinfo"]
+assert l["subnic"]["vm"]["connected"] is False and "error" in l["subnic"]["vm"], l["subnic"]
+' || fail "macvtap with an unusable path after restart: $(sn -d -j link show vt1)"
+# kill -9 and restart with the path free: the upper is back with its endpoint, listening again.
+kill -9 "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null || true
+DAEMON_PID=""
+rm -f "$S1"
 daemon_start
 sn -d -j link show vt1 | python3 -c '
 import json, sys
