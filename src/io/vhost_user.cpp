@@ -1,11 +1,13 @@
 // VhostUserPort: vhost-user control messages, guest memory mapping, split virtqueues.
 #include "io/vhost_user.hpp"
 
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -68,7 +70,10 @@ constexpr std::uint16_t kAvailFNoInterrupt = 1;
 constexpr std::size_t kDescSize = 16;
 
 // Epoll keys.
-constexpr std::uint64_t kKeyListen = 1, kKeyConn = 2, kKeyWake = 3, kKeyKick0 = 10;
+constexpr std::uint64_t kKeyListen = 1, kKeyConn = 2, kKeyWake = 3, kKeyRetry = 4, kKeyKick0 = 10;
+
+// How long the listener stays out of the epoll set after accept4 ran out of descriptors.
+constexpr long kAcceptRetryNs = 250'000'000;
 
 constexpr std::uint8_t kOffCsum = 1, kOffTso4 = 2, kOffTso6 = 4, kOffEcn = 8;
 
@@ -114,6 +119,40 @@ void store_idx(std::uint8_t* p, std::uint16_t v) {
       le, std::memory_order_release);
 }
 
+// Where /proc/self/fd/FD points ("" if it cannot be read: no /proc).
+std::string fd_link(int fd) {
+  char buf[256];
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd);
+  const ssize_t n = ::readlink(proc.c_str(), buf, sizeof buf);
+  return n > 0 && static_cast<std::size_t>(n) < sizeof buf
+             ? std::string(buf, static_cast<std::size_t>(n))
+             : std::string{};
+}
+
+// An eventfd (fs/eventfd.c names its anonymous inode "[eventfd]"), made non-blocking so a read
+// of a zero counter or a write of a full one never blocks the datapath. False for anything else.
+bool take_eventfd(int fd) {
+  if (fd_link(fd) != "anon_inode:[eventfd]") {
+    return false;
+  }
+  const int fl = ::fcntl(fd, F_GETFL);
+  return fl >= 0 && ((fl & O_NONBLOCK) != 0 || ::fcntl(fd, F_SETFL, fl | O_NONBLOCK) == 0);
+}
+
+// Whether a memory region fd is safe from a front end shrinking it under our mapping (a shrunk
+// file makes our next access to the lost pages SIGBUS). A memfd (mm/memfd.c; its link reads
+// "/memfd:NAME (deleted)") must carry F_SEAL_SHRINK, as QEMU's memory-backend-memfd sets by
+// default (seal=on: F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL). Other files are accepted: most
+// filesystems have no seals, and tmpfs/hugetlbfs files (QEMU memory-backend-file) start with
+// F_SEAL_SEAL and can never be sealed.
+bool region_fd_ok(int fd) {
+  const int seals = ::fcntl(fd, F_GET_SEALS);
+  if (seals < 0 || (seals & F_SEAL_SHRINK) != 0) {
+    return true;
+  }
+  return fd_link(fd).rfind("/memfd:", 0) != 0;
+}
+
 }  // namespace
 
 const std::uint64_t VhostUserPort::kFeatures =
@@ -143,11 +182,12 @@ struct VhostUserPort::Vring {
 };
 
 VhostUserPort::VhostUserPort(std::string path, sys::UniqueFd listener, sys::UniqueFd epoll,
-                             sys::UniqueFd wake)
+                             sys::UniqueFd wake, sys::UniqueFd retry)
     : path_{std::move(path)},
       listener_{std::move(listener)},
       epoll_{std::move(epoll)},
       wake_{std::move(wake)},
+      retry_{std::move(retry)},
       rings_{new Vring[2]} {}
 
 VhostUserPort::~VhostUserPort() {
@@ -155,32 +195,11 @@ VhostUserPort::~VhostUserPort() {
 }
 
 Result<std::unique_ptr<VhostUserPort>> VhostUserPort::listen(std::string path) {
-  sockaddr_un sun{};
-  sun.sun_family = AF_UNIX;
-  if (path.empty()) {
-    return fail(EINVAL, "vhost-user: empty socket path");
+  auto ls = listen_unix(path, 1, "vhost-user");
+  if (!ls) {
+    return tl::unexpected(ls.error());
   }
-  if (path.size() >= sizeof sun.sun_path) {
-    return fail(ENAMETOOLONG, "vhost-user: socket path too long: " + path);
-  }
-  std::memcpy(sun.sun_path, path.data(), path.size());
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) == 0) {
-    if (!S_ISSOCK(st.st_mode)) {
-      return fail(EEXIST, "vhost-user: " + path + " exists and is not a socket");
-    }
-    ::unlink(path.c_str());
-  }
-  sys::UniqueFd sock{::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
-  if (!sock) {
-    return sys::sys_error("socket(AF_UNIX)");
-  }
-  if (::bind(sock.get(), reinterpret_cast<const sockaddr*>(&sun), sizeof sun) < 0) {
-    return sys::sys_error("bind " + path);
-  }
-  if (::listen(sock.get(), 1) < 0) {
-    return sys::sys_error("listen " + path);
-  }
+  sys::UniqueFd sock = std::move(*ls);
   sys::UniqueFd ep{::epoll_create1(EPOLL_CLOEXEC)};
   if (!ep) {
     return sys::sys_error("epoll_create1");
@@ -189,7 +208,12 @@ Result<std::unique_ptr<VhostUserPort>> VhostUserPort::listen(std::string path) {
   if (!wake) {
     return sys::sys_error("eventfd");
   }
-  for (auto [fd, key] : {std::pair{sock.get(), kKeyListen}, std::pair{wake.get(), kKeyWake}}) {
+  sys::UniqueFd retry{::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)};
+  if (!retry) {
+    return sys::sys_error("timerfd_create");
+  }
+  for (auto [fd, key] : {std::pair{sock.get(), kKeyListen}, std::pair{wake.get(), kKeyWake},
+                         std::pair{retry.get(), kKeyRetry}}) {
     epoll_event ev{};
     ev.events = EPOLLIN;
     ev.data.u64 = key;
@@ -197,8 +221,8 @@ Result<std::unique_ptr<VhostUserPort>> VhostUserPort::listen(std::string path) {
       return sys::sys_error("epoll_ctl add");
     }
   }
-  return std::unique_ptr<VhostUserPort>{
-      new VhostUserPort{std::move(path), std::move(sock), std::move(ep), std::move(wake)}};
+  return std::unique_ptr<VhostUserPort>{new VhostUserPort{
+      std::move(path), std::move(sock), std::move(ep), std::move(wake), std::move(retry)}};
 }
 
 // ---- plumbing ------------------------------------------------------------------------------
@@ -275,6 +299,10 @@ void VhostUserPort::service() {
       read_messages();
     } else if (key == kKeyKick0 || key == kKeyKick0 + 1) {
       drain_kick(static_cast<std::uint32_t>(key - kKeyKick0));
+    } else if (key == kKeyRetry) {
+      std::uint64_t v;
+      [[maybe_unused]] auto r = ::read(retry_.get(), &v, sizeof v);
+      resume_accept();
     }
     // kKeyWake: recv() has frames; it clears the eventfd itself.
   }
@@ -285,10 +313,20 @@ void VhostUserPort::accept_conn() {
   for (int i = 0; i < 4; ++i) {
     sys::UniqueFd c{::accept4(listener_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)};
     if (!c) {
-      if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-        log("accept: " + sys::errno_text(errno));
+      const int e = errno;
+      if (e == EMFILE || e == ENFILE || e == ENOBUFS || e == ENOMEM) {
+        // The connection stays queued and the listener readable: watching it now would spin.
+        pause_accept(e);
+      } else if (e != EAGAIN && e != EWOULDBLOCK && e != EINTR) {
+        log("accept: " + sys::errno_text(e));
       }
       return;
+    }
+    // A peer that hung up before sending anything is no front end: io::listen_unix probing
+    // whether PATH is live (connect, close) must not cost the current guest its connection.
+    char b;
+    if (::recv(c.get(), &b, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+      continue;
     }
     if (conn_) {
       drop_conn("replaced by a new connection");
@@ -298,6 +336,28 @@ void VhostUserPort::accept_conn() {
     connects_.fetch_add(1, std::memory_order_relaxed);
     log("front end connected");
   }
+}
+
+void VhostUserPort::pause_accept(int err) {
+  if (!accepting_) {
+    return;
+  }
+  log("accept: " + sys::errno_text(err) + "; listener paused");
+  unwatch(listener_.get());
+  accepting_ = false;
+  itimerspec t{};
+  t.it_value.tv_nsec = kAcceptRetryNs;
+  ::timerfd_settime(retry_.get(), 0, &t, nullptr);
+}
+
+void VhostUserPort::resume_accept() {
+  if (accepting_) {
+    return;
+  }
+  const itimerspec off{};
+  ::timerfd_settime(retry_.get(), 0, &off, nullptr);
+  watch(listener_.get(), kKeyListen);
+  accepting_ = true;
 }
 
 void VhostUserPort::drop_conn(const char* why) {
@@ -310,6 +370,7 @@ void VhostUserPort::drop_conn(const char* why) {
   msg_fds_.clear();
   acked_protocol_ = 0;
   reset_device();
+  resume_accept();  // descriptors were just freed
 }
 
 // Everything a connection set up: features, memory, rings (vhost-user.rst: a new connection
@@ -370,9 +431,13 @@ void VhostUserPort::read_messages() {
           }
         }
       }
-      if ((mh.msg_flags & MSG_CTRUNC) != 0) {
-        log("control message truncated: descriptors lost");
+      // No message carries more than kMaxRegions descriptors (SET_MEM_TABLE); more, over one
+      // or several reads, would otherwise pile up in msg_fds_ until the message completes.
+      if ((mh.msg_flags & MSG_CTRUNC) != 0 || msg_fds_.size() > kMaxRegions) {
         count_malformed();
+        drop_conn((mh.msg_flags & MSG_CTRUNC) != 0 ? "control message truncated"
+                                                   : "more descriptors than a message carries");
+        return;
       }
       if (in_hdr) {
         hdr_got_ += static_cast<std::size_t>(got);
@@ -595,6 +660,12 @@ bool VhostUserPort::handle_message() {
             break;
           }
           fd = std::move(msg_fds_[0]);
+          if (req != kSetVringErr && !take_eventfd(fd.get())) {
+            log("request " + std::to_string(req) + ": descriptor is not an eventfd");
+            count_malformed();
+            ok = false;
+            break;
+          }
         }
         Vring* vr = ring_index(v & kVringIdxMask);
         if (vr == nullptr) {
@@ -686,6 +757,11 @@ bool VhostUserPort::set_mem_table() {
     reg.size = ld64(r + 8);
     reg.uva = ld64(r + 16);
     const std::uint64_t off = ld64(r + 24);
+    if (!region_fd_ok(msg_fds_[i].get())) {
+      log("SET_MEM_TABLE: region " + std::to_string(i) + " is a memfd without F_SEAL_SHRINK");
+      return undo();
+    }
+    // After the seal check: a sealed file cannot shrink below what fstat reports now.
     struct stat st {};
     if (reg.size == 0 || reg.gpa + reg.size < reg.gpa || reg.uva + reg.size < reg.uva ||
         off + reg.size < off || ::fstat(msg_fds_[i].get(), &st) < 0 ||
@@ -845,10 +921,18 @@ void VhostUserPort::start_ring(Vring& vr, std::uint32_t index) {
 
 void VhostUserPort::drain_kick(std::uint32_t q) {
   Vring& vr = rings_[q];
-  if (vr.kick) {
-    std::uint64_t v;
-    [[maybe_unused]] auto n = ::read(vr.kick.get(), &v, sizeof v);
+  if (!vr.kick) {
+    return;
   }
+  std::uint64_t v;
+  const ssize_t n = ::read(vr.kick.get(), &v, sizeof v);
+  if (n == sizeof v || (n < 0 && (errno == EAGAIN || errno == EINTR))) {
+    return;
+  }
+  // An eventfd never gets here; whatever did would be readable forever.
+  log("queue " + std::to_string(q) + ": kick descriptor at EOF or failing: no longer watched");
+  unwatch(vr.kick.get());
+  vr.kick.reset();
 }
 
 bool VhostUserPort::ring_live(const Vring& vr) const {
@@ -872,17 +956,25 @@ bool VhostUserPort::avail_pending(Vring& vr, std::uint16_t& pending) {
   return true;
 }
 
-// Walks the chain at `head`, appending its segments to segs_ and their total length to `cap`.
-// kBad: index out of range, chain longer than the ring (a loop), indirect descriptor (not
-// negotiated), wrong direction, or a buffer outside guest memory.
+// Walks the chain at `head`, appending its segments to segs_ and their total length to `cap`;
+// each descriptor read takes one from `budget`. kBad: index out of range, more than
+// kMaxChainDescs (or ring size) descriptors (a loop or a hostile chain), indirect descriptor
+// (not negotiated), wrong direction, a buffer outside guest memory, or no capacity at all.
+// kBudget: `budget` ran out first (the chain may be good; nothing is decided).
 VhostUserPort::ChainStatus VhostUserPort::walk_chain(const Vring& vr, std::uint16_t head,
-                                                     bool writable, std::uint64_t& cap) {
+                                                     bool writable, std::uint64_t& cap,
+                                                     std::uint32_t& budget) {
   cap = 0;
   std::uint32_t idx = head;
+  const std::uint32_t max_descs = std::min(vr.num, kMaxChainDescs);
   for (std::uint32_t count = 0;; ++count) {
-    if (idx >= vr.num || count >= vr.num) {
+    if (idx >= vr.num || count >= max_descs) {
       return ChainStatus::kBad;
     }
+    if (budget == 0) {
+      return ChainStatus::kBudget;
+    }
+    --budget;
     std::uint8_t d[kDescSize];
     std::memcpy(d, vr.desc + kDescSize * idx, kDescSize);  // one read: no TOCTOU
     const std::uint64_t addr = ld64(d);
@@ -897,7 +989,7 @@ VhostUserPort::ChainStatus VhostUserPort::walk_chain(const Vring& vr, std::uint1
       cap += len;
     }
     if ((flags & kDescFNext) == 0) {
-      return ChainStatus::kOk;
+      return cap > 0 ? ChainStatus::kOk : ChainStatus::kBad;
     }
     idx = ld16(d + 14);
   }
@@ -927,17 +1019,25 @@ std::size_t VhostUserPort::recv(std::span<std::uint8_t> buf) {
     clear_wake();
     return 0;
   }
-  // Bounded: every iteration consumes one avail entry.
+  // Bounded: every iteration consumes one avail entry, and all of them together read at most
+  // vr.num descriptors (a legitimate guest's pending chains never hold more).
+  std::uint32_t budget = vr.num;
   for (; pending > 0; --pending) {
     // Acquire on avail->idx (avail_pending) orders this read after the guest's writes.
     const std::uint16_t head = ld16(vr.avail + 4 + 2 * (vr.last_avail & (vr.num - 1)));
-    ++vr.last_avail;
     segs_.clear();
     std::uint64_t cap = 0;
-    const bool good = walk_chain(vr, head, false, cap) == ChainStatus::kOk;
+    const ChainStatus st = walk_chain(vr, head, false, cap, budget);
+    if (st == ChainStatus::kBudget) {
+      // Out of budget: the chain stays available; the wake eventfd brings us back.
+      arm_wake();
+      return 0;
+    }
+    ++vr.last_avail;
     const std::size_t hl = guest_hdr_len_;
     std::size_t out = 0;
-    bool ok = good && cap >= hl + 14 && cap - hl <= buf.size() - std::min(buf.size(), kVnetHdrLen);
+    bool ok = st == ChainStatus::kOk && cap >= hl + 14 &&
+              cap - hl <= buf.size() - std::min(buf.size(), kVnetHdrLen);
     if (ok) {
       std::array<std::uint8_t, 12> gh{};
       std::size_t hdr_got = 0;
@@ -964,13 +1064,12 @@ std::size_t VhostUserPort::recv(std::span<std::uint8_t> buf) {
       h.gso_size = ld16(&gh[4]);
       h.csum_start = ld16(&gh[6]);
       h.csum_offset = ld16(&gh[8]);
+      ok = ok && sanitize_tx_hdr(h);
       std::memcpy(buf.data(), &h, kVnetHdrLen);
     }
     // The buffer goes back to the guest either way; the device wrote nothing into it.
-    if (vr.used != nullptr) {
-      push_used(vr, head, 0);
-      publish_used(vr);
-    }
+    push_used(vr, head, 0);
+    publish_used(vr);
     if (!ok) {
       count_malformed();
       continue;
@@ -986,6 +1085,34 @@ std::size_t VhostUserPort::recv(std::span<std::uint8_t> buf) {
   return 0;
 }
 
+// virtio 1.x §5.1.6.2 "Packet Transmission": flags other than NEEDS_CSUM mean nothing from a
+// driver (§5.1.6.2.1: DATA_VALID is receive-only, the driver MUST NOT set it) and are cleared;
+// NEEDS_CSUM only with VIRTIO_NET_F_CSUM, a GSO type only with its HOST_TSO4/HOST_TSO6 feature,
+// the ECN bit only on a GSO type and with HOST_ECN (the driver MUST NOT send others; UDP and
+// UDP_L4 are never offered). Without NEEDS_CSUM, csum_start/csum_offset are zeroed; without
+// GSO, hdr_len/gso_size. False: the frame is malformed.
+bool VhostUserPort::sanitize_tx_hdr(VnetHdr& h) const {
+  auto acked = [&](unsigned b) { return (acked_features_ & bit(b)) != 0; };
+  const std::uint8_t type = static_cast<std::uint8_t>(h.gso_type & ~kVnetGsoEcn);
+  const bool ecn = (h.gso_type & kVnetGsoEcn) != 0;
+  h.flags &= kVnetFNeedsCsum;
+  if (h.flags != 0 && !acked(kFCsum)) {
+    return false;
+  }
+  if (h.flags == 0) {
+    h.csum_start = h.csum_offset = 0;
+  }
+  if (type == kVnetGsoNone) {
+    h.hdr_len = h.gso_size = 0;
+    return !ecn;
+  }
+  if (ecn && !acked(kFHostEcn)) {
+    return false;
+  }
+  return (type == kVnetGsoTcpv4 && acked(kFHostTso4)) ||
+         (type == kVnetGsoTcpv6 && acked(kFHostTso6));
+}
+
 bool VhostUserPort::send(std::span<const std::uint8_t> vnet_and_frame) {
   Vring& vr = rings_[0];
   if (!ring_live(vr) || vnet_and_frame.size() < kVnetHdrLen) {
@@ -996,7 +1123,9 @@ bool VhostUserPort::send(std::span<const std::uint8_t> vnet_and_frame) {
   const std::span<const std::uint8_t> frame = vnet_and_frame.subspan(kVnetHdrLen);
   const std::uint64_t total = hl + frame.size();
 
-  // Bounded: each round consumes at least one avail entry or returns.
+  // Bounded: each round consumes at least one avail entry or returns, and all rounds together
+  // read at most vr.num descriptors.
+  std::uint32_t budget = vr.num;
   for (std::uint32_t round = 0; round <= vr.num; ++round) {
     std::uint16_t pending = 0;
     if (!avail_pending(vr, pending)) {
@@ -1010,7 +1139,15 @@ bool VhostUserPort::send(std::span<const std::uint8_t> vnet_and_frame) {
       const std::uint16_t head =
           ld16(vr.avail + 4 + 2 * (static_cast<std::uint16_t>(vr.last_avail + k) & (vr.num - 1)));
       Chain c{head, static_cast<std::uint32_t>(segs_.size()), 0, 0};
-      if (walk_chain(vr, head, true, c.cap) != ChainStatus::kOk) {
+      const ChainStatus st = walk_chain(vr, head, true, c.cap, budget);
+      if (st == ChainStatus::kBudget) {
+        // The guest's chains took the whole budget: drop this frame, consume nothing more.
+        overruns_.fetch_add(1, std::memory_order_relaxed);
+        return false;
+      }
+      // virtio 1.x §5.1.6.3.1: with MRG_RXBUF every buffer holds at least the header (and
+      // num_buffers counts buffers that carry data).
+      if (st != ChainStatus::kOk || (mrg && c.cap < hl)) {
         chains_.push_back(c);
         bad = true;
         break;

@@ -7,16 +7,20 @@
 // writing descriptors and avail entries the way the Linux virtio_net driver does. No root.
 #include "io/vhost_user.hpp"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <optional>
@@ -59,13 +63,29 @@ constexpr std::uint64_t kFullFeatures = kFCsum | kFGuestCsum | kFGuestTso4 | kFG
                                         kFMrgRxbuf | kFProtocol | kFVersion1;
 
 constexpr std::uint16_t kDescNext = 1, kDescWrite = 2;
-constexpr std::uint32_t kQ = 256;  // ring size
+constexpr std::uint32_t kQ = 256;      // default ring size
+constexpr std::uint32_t kMaxQ = 2048;  // largest ring the layout below has room for
 
-// Guest RAM: one 4 MiB memfd, two regions. Region 0: guest physical 0, file offset 0.
-// Region 1: guest physical 1 GiB, file offset 2 MiB. QEMU virtual = our mapping address.
+// Guest RAM: one 4 MiB memfd sealed as QEMU's memory-backend-memfd seals it (seal=on), two
+// regions. Region 0: guest physical 0, file offset 0. Region 1: guest physical 1 GiB, file
+// offset 2 MiB. QEMU virtual = our mapping address.
 constexpr std::size_t kRamSize = 4u << 20;
 constexpr std::size_t kRegSize = 2u << 20;
 constexpr std::uint64_t kGpa1 = 0x40000000;
+
+// Descriptors open in this process (/proc/self/fd entries, the directory's own fd excluded).
+int open_fds() {
+  DIR* d = ::opendir("/proc/self/fd");
+  if (d == nullptr) {
+    return -1;
+  }
+  int n = 0;
+  while (::readdir(d) != nullptr) {
+    ++n;
+  }
+  ::closedir(d);
+  return n - 3;  // ".", "..", the DIR's fd
+}
 
 bool readable(int fd, int ms) {
   pollfd p{fd, POLLIN, 0};
@@ -106,9 +126,10 @@ struct Reply {
 class Guest {
  public:
   Guest() {
-    fd_ = ::memfd_create("subnic-guest-ram", MFD_CLOEXEC);
+    fd_ = ::memfd_create("subnic-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
     EXPECT_GE(fd_, 0);
     EXPECT_EQ(::ftruncate(fd_, kRamSize), 0);
+    EXPECT_EQ(::fcntl(fd_, F_ADD_SEALS, F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL), 0);
     void* m = ::mmap(nullptr, kRamSize, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
     EXPECT_NE(m, MAP_FAILED);
     base_ = static_cast<std::uint8_t*>(m);
@@ -125,7 +146,7 @@ class Guest {
   void reset() {
     std::memset(base_, 0, kRamSize);
     bump_[0] = 0x1000;
-    bump_[1] = kGpa1 + 0x10000;
+    bump_[1] = kGpa1 + 0x40000;
     next_desc_[0] = next_desc_[1] = 0;
     avail_shadow_[0] = avail_shadow_[1] = 0;
   }
@@ -138,10 +159,16 @@ class Guest {
     }
     return base_ + kRegSize + (gpa - kGpa1);
   }
-  // Rings of queue q live in region 1 at file offset 2 MiB + q * 16 KiB.
-  std::uint8_t* desc(std::uint32_t q) const { return base_ + kRegSize + q * 0x4000; }
-  std::uint8_t* avail(std::uint32_t q) const { return desc(q) + 0x1000; }
-  std::uint8_t* used(std::uint32_t q) const { return desc(q) + 0x2000; }
+  // Ring size of queue q (what the driver reads from the device; Front::start sends it).
+  std::uint32_t num(std::uint32_t q) const { return num_[q]; }
+  void set_num(std::uint32_t q, std::uint32_t n) {
+    ASSERT_LE(n, kMaxQ);
+    num_[q] = n;
+  }
+  // Rings of queue q live in region 1 at file offset 2 MiB + q * 128 KiB (room for kMaxQ).
+  std::uint8_t* desc(std::uint32_t q) const { return base_ + kRegSize + q * 0x20000; }
+  std::uint8_t* avail(std::uint32_t q) const { return desc(q) + 0x8000; }
+  std::uint8_t* used(std::uint32_t q) const { return desc(q) + 0xa000; }
   std::uint64_t uva(const std::uint8_t* p) const { return reinterpret_cast<std::uint64_t>(p); }
 
   // A buffer of `len` bytes in region `r` (0 or 1), 16-byte aligned.
@@ -159,13 +186,13 @@ class Guest {
   // Writes a chain of descriptors and makes it available (driver: virtqueue_add_split +
   // virtqueue_kick_prepare: entry, then release barrier, then avail->idx).
   std::uint16_t post(std::uint32_t q, const std::vector<Desc>& chain) {
-    const std::uint16_t head = static_cast<std::uint16_t>(next_desc_[q] % kQ);
+    const std::uint16_t head = static_cast<std::uint16_t>(next_desc_[q] % num_[q]);
     for (std::size_t i = 0; i < chain.size(); ++i) {
-      const std::uint16_t idx = static_cast<std::uint16_t>(next_desc_[q]++ % kQ);
+      const std::uint16_t idx = static_cast<std::uint16_t>(next_desc_[q]++ % num_[q]);
       const bool more = i + 1 < chain.size();
       write_desc(q, idx, chain[i].gpa, chain[i].len,
                  static_cast<std::uint16_t>(chain[i].flags | (more ? kDescNext : 0)),
-                 static_cast<std::uint16_t>(next_desc_[q] % kQ));
+                 static_cast<std::uint16_t>(next_desc_[q] % num_[q]));
     }
     push_avail(q, head);
     return head;
@@ -179,7 +206,7 @@ class Guest {
     std::memcpy(d + 14, &next, 2);
   }
   void push_avail(std::uint32_t q, std::uint16_t head) {
-    std::memcpy(avail(q) + 4 + 2 * (avail_shadow_[q] % kQ), &head, 2);
+    std::memcpy(avail(q) + 4 + 2 * (avail_shadow_[q] % num_[q]), &head, 2);
     ++avail_shadow_[q];
     std::atomic_ref<std::uint16_t>{*reinterpret_cast<std::uint16_t*>(avail(q) + 2)}.store(
         avail_shadow_[q], std::memory_order_release);
@@ -199,8 +226,8 @@ class Guest {
   }
   std::pair<std::uint32_t, std::uint32_t> used_elem(std::uint32_t q, std::uint16_t i) const {
     std::uint32_t id, len;
-    std::memcpy(&id, used(q) + 4 + 8 * (i % kQ), 4);
-    std::memcpy(&len, used(q) + 4 + 8 * (i % kQ) + 4, 4);
+    std::memcpy(&id, used(q) + 4 + 8 * (i % num_[q]), 4);
+    std::memcpy(&len, used(q) + 4 + 8 * (i % num_[q]) + 4, 4);
     return {id, len};
   }
 
@@ -210,6 +237,7 @@ class Guest {
   std::uint64_t bump_[2] = {};
   std::uint32_t next_desc_[2] = {};
   std::uint16_t avail_shadow_[2] = {};
+  std::uint32_t num_[2] = {kQ, kQ};
 };
 
 // The QEMU side of the socket.
@@ -277,6 +305,33 @@ class Front {
       std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
     }
     ASSERT_EQ(::sendmsg(sock_, &mh, MSG_NOSIGNAL), static_cast<ssize_t>(buf.size()));
+  }
+
+  // Raw bytes with any number of descriptors in one sendmsg; returns what sendmsg returned.
+  ssize_t send_raw(const void* data, std::size_t len, const std::vector<int>& fds) {
+    iovec iov{const_cast<void*>(data), len};
+    msghdr mh{};
+    mh.msg_iov = &iov;
+    mh.msg_iovlen = 1;
+    std::vector<char> ctrl(CMSG_SPACE(sizeof(int) * fds.size()));  // new[]: aligned for cmsghdr
+    if (!fds.empty()) {
+      mh.msg_control = ctrl.data();
+      mh.msg_controllen = ctrl.size();
+      cmsghdr* c = CMSG_FIRSTHDR(&mh);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+      std::memcpy(CMSG_DATA(c), fds.data(), sizeof(int) * fds.size());
+    }
+    return ::sendmsg(sock_, &mh, MSG_NOSIGNAL);
+  }
+  // Whether the port closed this connection: EOF within `ms`.
+  bool closed_by_port(int ms = 200) const {
+    if (!readable(sock_, ms)) {
+      return false;
+    }
+    char c;
+    return ::recv(sock_, &c, 1, MSG_DONTWAIT) == 0;
   }
 
   // Lets the port run, then reads a reply if one is there (bounded wait).
@@ -383,7 +438,7 @@ class Front {
     }
     const std::uint16_t base[2] = {base0, base1};
     for (std::uint32_t q = 0; q < 2; ++q) {
-      post(kSetVringNum, state_payload(q, kQ));
+      post(kSetVringNum, state_payload(q, g.num(q)));
       post(kSetVringBase, state_payload(q, base[q]));
       post(kSetVringAddr, addr_payload(g, q));
       post(kSetVringKick, u64_payload(q), {kick_[q]});
@@ -502,13 +557,37 @@ std::vector<std::uint8_t> host_vnet(const io::VnetHdr& h, const std::vector<std:
 }
 
 TEST_F(VhostUserIT, ListenReplacesAStaleSocketAndRefusesOtherFiles) {
-  // The fixture's port bound path_; a second listen on it unlinks and rebinds (stale socket).
-  auto again = VhostUserPort::listen(path_);
+  // The fixture's port serves a guest on path_: a second port must not take the path over, and
+  // the check (io::listen_unix connects to see whether anyone accepts) must not cost the
+  // guest its connection.
+  connect_and_start();
+  auto live = VhostUserPort::listen(path_);
+  ASSERT_FALSE(live);
+  EXPECT_EQ(live.error().code, EADDRINUSE);
+  for (int i = 0; i < 3; ++i) {
+    port_->service();
+  }
+  EXPECT_TRUE(port_->connected()) << "the probe's connection replaced the guest's";
+  EXPECT_EQ(port_->stats().connects, 1u);
+  EXPECT_EQ(front_->get_u64(kGetFeatures), VhostUserPort::kFeatures);
+  // A socket file nobody accepts on (a daemon that died) is replaced.
+  const std::string stale = dir_ + "/stale.sock";
+  {
+    sockaddr_un sun{};
+    sun.sun_family = AF_UNIX;
+    std::memcpy(sun.sun_path, stale.data(), stale.size());
+    const int s = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    ASSERT_EQ(::bind(s, reinterpret_cast<const sockaddr*>(&sun), sizeof sun), 0);
+    ::close(s);
+  }
+  auto again = VhostUserPort::listen(stale);
   ASSERT_TRUE(again) << again.error().message;
+  again->reset();
+  ::unlink(stale.c_str());
   const std::string file = dir_ + "/plain";
-  std::FILE* f = std::fopen(file.c_str(), "w");
-  ASSERT_NE(f, nullptr);
-  std::fclose(f);
+  std::FILE* fp = std::fopen(file.c_str(), "w");
+  ASSERT_NE(fp, nullptr);
+  std::fclose(fp);
   auto bad = VhostUserPort::listen(file);
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, EEXIST);
@@ -516,7 +595,9 @@ TEST_F(VhostUserIT, ListenReplacesAStaleSocketAndRefusesOtherFiles) {
   auto longp = VhostUserPort::listen(std::string(200, 'x'));
   ASSERT_FALSE(longp);
   EXPECT_EQ(longp.error().code, ENAMETOOLONG);
-  port_ = std::move(*again);  // the fixture's path now belongs to the new port
+  auto empty = VhostUserPort::listen("");
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, EINVAL);
 }
 
 TEST_F(VhostUserIT, NegotiatesLikeQemuAndGoesLiveOnEnable) {
@@ -835,7 +916,16 @@ TEST_F(VhostUserIT, MalformedTransmitChainsAreSkippedCountedAndReturned) {
   guest_tx(hdr, good);
   port_->service();
   std::vector<std::uint8_t> buf(io::kMaxFrame);
-  ASSERT_EQ(port_->recv(buf), 110u);
+  // The loop is read kMaxChainDescs (256) times before it is given up, which uses up one
+  // call's budget (ring size, 256): recv() returns 0 and is called again, fd() readable.
+  std::size_t n = 0;
+  for (int i = 0; i < 5 && n == 0; ++i) {
+    n = port_->recv(buf);
+    if (n == 0) {
+      EXPECT_TRUE(readable(port_->fd(), 0));
+    }
+  }
+  ASSERT_EQ(n, 110u);
   EXPECT_EQ(std::vector<std::uint8_t>(buf.begin() + 10, buf.begin() + 110), good);
   EXPECT_EQ(port_->stats().malformed, 5u);
   EXPECT_EQ(guest_.used_idx(1), 6) << "every chain goes back to the guest";
@@ -908,6 +998,362 @@ TEST_F(VhostUserIT, MalformedMessagesGetErrorRepliesAndAreCounted) {
   EXPECT_EQ(::recv(f.sock(), &c, 1, MSG_DONTWAIT), 0);
   EXPECT_FALSE(port_->connected());
   EXPECT_EQ(port_->stats().malformed, m0 + 10);
+}
+
+// ---- hostile guests and front ends ---------------------------------------------------------
+
+TEST_F(VhostUserIT, ChainsOfMoreThan256DescriptorsAreMalformed) {
+  // A ring of 1024: chain length is no longer bounded by the ring size alone.
+  guest_.set_num(1, 1024);
+  connect_and_start();
+  const auto hdr = guest_hdr(0, 0, 0, 0, 0, 0);
+  std::vector<std::uint8_t> buf(io::kMaxFrame);
+  // Header + 255 one-byte descriptors = 256: the most a chain may have.
+  const auto at_limit = test_frame(255, 1);
+  guest_tx(hdr, at_limit, 1);
+  port_->service();
+  ASSERT_EQ(port_->recv(buf), io::kVnetHdrLen + at_limit.size());
+  EXPECT_TRUE(std::equal(at_limit.begin(), at_limit.end(), buf.begin() + 10));
+  EXPECT_EQ(port_->stats().malformed, 0u);
+  // 257 descriptors: skipped, counted, given back.
+  guest_tx(hdr, test_frame(256, 2), 1);
+  port_->service();
+  EXPECT_EQ(port_->recv(buf), 0u);
+  EXPECT_EQ(port_->stats().malformed, 1u);
+  EXPECT_EQ(guest_.used_idx(1), 2);
+}
+
+TEST_F(VhostUserIT, OneRecvReadsAtMostRingSizeDescriptors) {
+  connect_and_start();  // ring of 256
+  // One chain of 254 zero-length descriptors (0..253), made available 255 times, then a good
+  // frame (descriptors 254, 255): without a budget one recv() reads 255 * 254 descriptors (a
+  // 32768 ring: about 2^30).
+  for (std::uint16_t i = 0; i < 254; ++i) {
+    guest_.write_desc(1, i, 0x1000, 0, i + 1 < 254 ? kDescNext : 0,
+                      static_cast<std::uint16_t>(i + 1));
+  }
+  for (int i = 0; i < 255; ++i) {
+    guest_.push_avail(1, 0);
+  }
+  const auto hdr = guest_hdr(0, 0, 0, 0, 0, 0);
+  const auto frame = test_frame(60, 5);
+  const std::uint64_t h = guest_.alloc(12, 0), d = guest_.alloc(60, 1);
+  std::memcpy(guest_.host(h), hdr.data(), 12);
+  std::memcpy(guest_.host(d), frame.data(), 60);
+  guest_.write_desc(1, 254, h, 12, kDescNext, 255);
+  guest_.write_desc(1, 255, d, 60, 0, 0);
+  guest_.push_avail(1, 254);
+  port_->service();
+  std::vector<std::uint8_t> buf(io::kMaxFrame);
+  EXPECT_EQ(port_->recv(buf), 0u) << "the budget (256 descriptors) ends the call";
+  EXPECT_EQ(port_->stats().malformed, 1u);
+  EXPECT_EQ(guest_.used_idx(1), 1);
+  EXPECT_TRUE(readable(port_->fd(), 0)) << "stopped on the budget: the fd must stay readable";
+  // Every call gets past at least one bad chain, so the frame comes out.
+  std::size_t n = 0;
+  int calls = 1;
+  for (; calls < 400 && n == 0; ++calls) {
+    port_->service();
+    n = port_->recv(buf);
+  }
+  ASSERT_EQ(n, 70u);
+  EXPECT_GE(calls, 200) << "about one bad chain per call";
+  EXPECT_EQ(std::vector<std::uint8_t>(buf.begin() + 10, buf.begin() + 70), frame);
+  EXPECT_EQ(port_->stats().malformed, 255u);
+  EXPECT_EQ(guest_.used_idx(1), 256);
+  EXPECT_EQ(port_->recv(buf), 0u);
+  port_->service();
+  EXPECT_FALSE(readable(port_->fd(), 0));
+}
+
+TEST_F(VhostUserIT, OneSendReadsAtMostRingSizeDescriptors) {
+  connect_and_start();  // ring of 256, MRG_RXBUF
+  // A receive chain of 254 zero-length writable descriptors made available 255 times, then one
+  // good 2048-byte buffer (descriptor 254).
+  for (std::uint16_t i = 0; i < 254; ++i) {
+    guest_.write_desc(0, i, 0x1000, 0,
+                      static_cast<std::uint16_t>(kDescWrite | (i + 1 < 254 ? kDescNext : 0)),
+                      static_cast<std::uint16_t>(i + 1));
+  }
+  for (int i = 0; i < 255; ++i) {
+    guest_.push_avail(0, 0);
+  }
+  const std::uint64_t b = guest_.alloc(2048, 1);
+  guest_.write_desc(0, 254, b, 2048, kDescWrite, 0);
+  guest_.push_avail(0, 254);
+  io::VnetHdr h{};
+  const auto frame = test_frame(100, 6);
+  EXPECT_FALSE(port_->send(host_vnet(h, frame))) << "the budget ends the call";
+  EXPECT_EQ(port_->stats().malformed, 1u);
+  EXPECT_EQ(port_->stats().overruns, 1u);
+  EXPECT_EQ(guest_.used_idx(0), 1);
+  bool sent = false;
+  int calls = 1;
+  for (; calls < 400 && !sent; ++calls) {
+    sent = port_->send(host_vnet(h, frame));
+  }
+  ASSERT_TRUE(sent);
+  EXPECT_GE(calls, 200);
+  EXPECT_EQ(port_->stats().malformed, 255u);
+  ASSERT_EQ(guest_.used_idx(0), 256);
+  EXPECT_EQ(guest_.used_elem(0, 255), (std::pair<std::uint32_t, std::uint32_t>{254, 112}));
+  const std::uint8_t* p = guest_.host(b);
+  EXPECT_EQ(p[10] | (p[11] << 8), 1) << "num_buffers";
+  EXPECT_EQ(std::vector<std::uint8_t>(p + 12, p + 112), frame);
+}
+
+TEST_F(VhostUserIT, MergeableBuffersWithoutRoomForTheHeaderAreMalformed) {
+  connect_and_start();  // MRG_RXBUF: 12-byte header
+  const std::uint64_t z = guest_.alloc(16, 0);
+  guest_.post(0, {{z, 0, kDescWrite}});  // no room at all
+  guest_.post(0, {{z, 8, kDescWrite}});  // less than the header
+  const auto bufs = guest_rx_buffers(1, 2048);
+  const auto frame = test_frame(200, 7);
+  io::VnetHdr h{};
+  ASSERT_TRUE(port_->send(host_vnet(h, frame)));
+  EXPECT_EQ(port_->stats().malformed, 2u);
+  ASSERT_EQ(guest_.used_idx(0), 3);
+  EXPECT_EQ(guest_.used_elem(0, 0), (std::pair<std::uint32_t, std::uint32_t>{0, 0}));
+  EXPECT_EQ(guest_.used_elem(0, 1), (std::pair<std::uint32_t, std::uint32_t>{1, 0}));
+  EXPECT_EQ(guest_.used_elem(0, 2), (std::pair<std::uint32_t, std::uint32_t>{2, 212}));
+  const std::uint8_t* p = guest_.host(bufs[0]);
+  EXPECT_EQ(p[10] | (p[11] << 8), 1) << "num_buffers counts only the buffer used";
+  EXPECT_EQ(std::vector<std::uint8_t>(p + 12, p + 212), frame);
+}
+
+TEST_F(VhostUserIT, ReceiveChainsWithoutCapacityAreMalformedNotOverruns) {
+  // No MRG_RXBUF: one chain takes the whole frame. A chain of zero-length descriptors holds
+  // nothing at all: given back and counted, not left at the head of the ring as "too small".
+  connect_and_start(kFProtocol | kFVersion1);
+  const std::uint64_t z = guest_.alloc(16, 0);
+  guest_.post(0, {{z, 0, kDescWrite}, {z, 0, kDescWrite}, {z, 0, kDescWrite}});
+  const auto bufs = guest_rx_buffers(1, 2048);
+  io::VnetHdr h{};
+  const auto frame = test_frame(300, 2);
+  ASSERT_TRUE(port_->send(host_vnet(h, frame)));
+  EXPECT_EQ(port_->stats().malformed, 1u);
+  EXPECT_EQ(port_->stats().overruns, 0u);
+  ASSERT_EQ(guest_.used_idx(0), 2);
+  EXPECT_EQ(guest_.used_elem(0, 0), (std::pair<std::uint32_t, std::uint32_t>{0, 0}));
+  EXPECT_EQ(guest_.used_elem(0, 1), (std::pair<std::uint32_t, std::uint32_t>{3, 312}));
+  EXPECT_EQ(std::vector<std::uint8_t>(guest_.host(bufs[0]) + 12, guest_.host(bufs[0]) + 312),
+            frame);
+}
+
+TEST_F(VhostUserIT, TransmitHeadersAreSanitizedAndUnnegotiatedGsoIsMalformed) {
+  // The guest acks CSUM and HOST_TSO4, not HOST_TSO6 or HOST_ECN.
+  connect_and_start(kFCsum | kFGuestCsum | kFHostTso4 | kFMrgRxbuf | kFProtocol | kFVersion1);
+  std::vector<std::uint8_t> buf(io::kMaxFrame);
+  const auto frame = test_frame(200, 1);
+  auto next = [&]() -> std::optional<io::VnetHdr> {
+    port_->service();
+    if (port_->recv(buf) != io::kVnetHdrLen + frame.size()) {
+      return std::nullopt;
+    }
+    io::VnetHdr h;
+    std::memcpy(&h, buf.data(), sizeof h);
+    return h;
+  };
+  // DATA_VALID (receive-only, virtio 1.x §5.1.6.2.1) and unknown flags are dropped.
+  guest_tx(guest_hdr(io::kVnetFNeedsCsum | io::kVnetFDataValid | 0x40, 0, 0, 0, 34, 16), frame);
+  auto h = next();
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->flags, io::kVnetFNeedsCsum);
+  EXPECT_EQ(h->csum_start, 34);
+  EXPECT_EQ(h->csum_offset, 16);
+  // Checksum fields without NEEDS_CSUM, GSO fields without GSO: zeroed.
+  guest_tx(guest_hdr(io::kVnetFDataValid, 0, 54, 1448, 34, 16), frame);
+  h = next();
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->flags, 0);
+  EXPECT_EQ(h->csum_start, 0);
+  EXPECT_EQ(h->csum_offset, 0);
+  EXPECT_EQ(h->hdr_len, 0);
+  EXPECT_EQ(h->gso_size, 0);
+  // TCPV4 was negotiated: passed on as is.
+  guest_tx(guest_hdr(io::kVnetFNeedsCsum, io::kVnetGsoTcpv4, 54, 1448, 34, 16), frame);
+  h = next();
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->gso_type, io::kVnetGsoTcpv4);
+  EXPECT_EQ(h->hdr_len, 54);
+  EXPECT_EQ(h->gso_size, 1448);
+  EXPECT_EQ(port_->stats().malformed, 0u);
+  // TCPV6 (no HOST_TSO6), ECN (no HOST_ECN), UDP and UDP_L4 (never offered), ECN without GSO.
+  for (const std::uint8_t gso :
+       {io::kVnetGsoTcpv6, static_cast<std::uint8_t>(io::kVnetGsoTcpv4 | io::kVnetGsoEcn),
+        io::kVnetGsoUdp, io::kVnetGsoUdpL4, io::kVnetGsoEcn}) {
+    guest_tx(guest_hdr(io::kVnetFNeedsCsum, gso, 54, 1448, 34, 16), frame);
+  }
+  EXPECT_FALSE(next());
+  EXPECT_EQ(port_->stats().malformed, 5u);
+  EXPECT_EQ(guest_.used_idx(1), 8) << "every chain goes back to the guest";
+}
+
+TEST_F(VhostUserIT, NeedsCsumWithoutTheCsumFeatureIsMalformed) {
+  connect_and_start(kFMrgRxbuf | kFProtocol | kFVersion1);
+  std::vector<std::uint8_t> buf(io::kMaxFrame);
+  guest_tx(guest_hdr(io::kVnetFNeedsCsum, 0, 0, 0, 34, 16), test_frame(100, 1));
+  guest_tx(guest_hdr(0, 0, 0, 0, 0, 0), test_frame(100, 2));
+  port_->service();
+  ASSERT_EQ(port_->recv(buf), 110u);
+  EXPECT_EQ(buf[10], test_frame(100, 2)[0]);
+  EXPECT_EQ(port_->stats().malformed, 1u);
+}
+
+TEST_F(VhostUserIT, DescriptorsPilingUpAcrossPartialReadsDropTheConnection) {
+  Front f{path_, *port_};
+  const int efd = ::eventfd(0, EFD_CLOEXEC);
+  ASSERT_GE(efd, 0);
+  const int base = open_fds();
+  // A GET_FEATURES header one byte at a time, three descriptors with each byte: the third
+  // byte brings the ninth, more than any message carries (8, SET_MEM_TABLE).
+  const std::uint8_t hdr[12] = {1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(f.send_raw(hdr + i, 1, {efd, efd, efd}), 1);
+    port_->service();
+  }
+  EXPECT_TRUE(f.closed_by_port()) << "the port must hang up instead of collecting descriptors";
+  EXPECT_EQ(port_->stats().malformed, 1u);
+  EXPECT_EQ(open_fds(), base - 1) << "the connection and the 9 descriptors it got are closed";
+  ::close(efd);
+}
+
+TEST_F(VhostUserIT, TruncatedDescriptorsDropTheConnection) {
+  Front f{path_, *port_};
+  const int efd = ::eventfd(0, EFD_CLOEXEC);
+  ASSERT_GE(efd, 0);
+  const int base = open_fds();
+  // GET_FEATURES with ten descriptors in one message: the port's buffer takes eight
+  // (MSG_CTRUNC), so it cannot know what the message meant.
+  const std::uint8_t hdr[12] = {1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0};
+  ASSERT_EQ(f.send_raw(hdr, sizeof hdr, std::vector<int>(10, efd)), 12);
+  port_->service();
+  EXPECT_TRUE(f.closed_by_port()) << "no reply: the connection is dropped";
+  EXPECT_EQ(port_->stats().malformed, 1u);
+  EXPECT_EQ(open_fds(), base - 1) << "the connection and the 8 descriptors it got are closed";
+  ::close(efd);
+}
+
+TEST_F(VhostUserIT, MemoryMustBeASealedMemfdOrAFileThatCannotBeSealed) {
+  auto& f = connect_and_start();
+  const auto m0 = port_->stats().malformed;
+  // A memfd without MFD_ALLOW_SEALING (QEMU seal=off): the front end could shrink it under our
+  // mapping (SIGBUS).
+  const int plain = ::memfd_create("plain", MFD_CLOEXEC);
+  ASSERT_EQ(::ftruncate(plain, kRamSize), 0);
+  EXPECT_EQ(f.acked(kSetMemTable, f.mem_table(guest_), {plain, plain}), 1u);
+  // Sealable, sealed against growing only.
+  const int grow = ::memfd_create("grow", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  ASSERT_EQ(::ftruncate(grow, kRamSize), 0);
+  ASSERT_EQ(::fcntl(grow, F_ADD_SEALS, F_SEAL_GROW), 0);
+  EXPECT_EQ(f.acked(kSetMemTable, f.mem_table(guest_), {grow, grow}), 1u);
+  EXPECT_EQ(port_->stats().malformed, m0 + 2);
+  EXPECT_TRUE(port_->connected()) << "the old table still holds";
+  // A file (QEMU memory-backend-file) can never be sealed: accepted (the documented limit).
+  const std::string path = dir_ + "/ram";
+  const int file = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  ASSERT_GE(file, 0);
+  ASSERT_EQ(::ftruncate(file, kRamSize), 0);
+  EXPECT_EQ(f.acked(kSetMemTable, f.mem_table(guest_), {file, file}), 0u);
+  // The guest's sealed memfd again: frames flow.
+  EXPECT_EQ(f.acked(kSetMemTable, f.mem_table(guest_), {guest_.fd(), guest_.fd()}), 0u);
+  EXPECT_EQ(port_->stats().malformed, m0 + 2);
+  const auto bufs = guest_rx_buffers(1, 2048);
+  io::VnetHdr h{};
+  const auto frame = test_frame(60, 4);
+  ASSERT_TRUE(port_->send(host_vnet(h, frame)));
+  EXPECT_EQ(std::vector<std::uint8_t>(guest_.host(bufs[0]) + 12, guest_.host(bufs[0]) + 72), frame);
+  ::close(plain);
+  ::close(grow);
+  ::close(file);
+  ::unlink(path.c_str());
+}
+
+TEST_F(VhostUserIT, KickAndCallMustBeEventfdsAndAreMadeNonBlocking) {
+  auto& f = connect_and_start();
+  const auto m0 = port_->stats().malformed;
+  // A pipe as call fd: a full pipe would block the datapath's write.
+  int pfd[2];
+  ASSERT_EQ(::pipe2(pfd, O_CLOEXEC), 0);
+  EXPECT_EQ(f.acked(kSetVringCall, u64_payload(0), {pfd[1]}), 1u);
+  // A socket as kick fd: at EOF it would be readable forever.
+  int sp[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp), 0);
+  EXPECT_EQ(f.acked(kSetVringKick, u64_payload(1), {sp[0]}), 1u);
+  EXPECT_EQ(port_->stats().malformed, m0 + 2);
+  // Rejected: the rings keep what they had.
+  EXPECT_TRUE(port_->connected());
+  guest_rx_buffers(1, 2048);
+  io::VnetHdr h{};
+  ASSERT_TRUE(port_->send(host_vnet(h, test_frame(60, 1))));
+  port_->flush();
+  EXPECT_TRUE(readable(f.call(0), 0)) << "the old call eventfd is still signalled";
+  EXPECT_FALSE(readable(pfd[0], 0));
+  // A blocking eventfd is taken and made non-blocking (its read must never block us).
+  const int blocking = ::eventfd(0, EFD_CLOEXEC);
+  ASSERT_GE(blocking, 0);
+  EXPECT_EQ(f.acked(kSetVringKick, u64_payload(1), {blocking}), 0u);
+  EXPECT_NE(::fcntl(blocking, F_GETFL) & O_NONBLOCK, 0);
+  std::vector<std::uint8_t> buf(io::kMaxFrame);
+  port_->service();
+  EXPECT_EQ(port_->recv(buf), 0u);
+  EXPECT_FALSE(readable(port_->fd(), 0));
+  const std::uint64_t one = 1;
+  ASSERT_EQ(::write(blocking, &one, 8), 8);
+  EXPECT_TRUE(readable(port_->fd(), 200)) << "kicks through it wake the port";
+  port_->service();
+  EXPECT_FALSE(readable(port_->fd(), 0)) << "the kick was drained";
+  for (int fd : {pfd[0], pfd[1], sp[0], sp[1], blocking}) {
+    ::close(fd);
+  }
+}
+
+TEST_F(VhostUserIT, AcceptOutOfDescriptorsPausesTheListenerInsteadOfSpinning) {
+  // A front end connects (queued in the backlog) while this process has no descriptor left.
+  const int c = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(c, 0);
+  sockaddr_un sun{};
+  sun.sun_family = AF_UNIX;
+  std::memcpy(sun.sun_path, path_.data(), path_.size());
+  ASSERT_EQ(::connect(c, reinterpret_cast<const sockaddr*>(&sun), sizeof sun), 0);
+  int highest = 0;
+  if (DIR* d = ::opendir("/proc/self/fd")) {
+    while (dirent* e = ::readdir(d)) {
+      highest = std::max(highest, std::atoi(e->d_name));
+    }
+    ::closedir(d);
+  }
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &old), 0);
+  rlimit low = old;
+  low.rlim_cur = static_cast<rlim_t>(highest) + 1;
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &low), 0);
+  std::vector<int> fill;
+  for (int i = 0; i < 4096; ++i) {
+    const int fd = ::dup(c);
+    if (fd < 0) {
+      break;
+    }
+    fill.push_back(fd);
+  }
+  const bool full = ::dup(c) < 0 && errno == EMFILE;
+  EXPECT_TRUE(readable(port_->fd(), 0));
+  port_->service();  // accept4: EMFILE
+  const bool quiet = !readable(port_->fd(), 0);
+  for (int fd : fill) {
+    ::close(fd);
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &old), 0);
+  ASSERT_TRUE(full);
+  EXPECT_TRUE(quiet) << "a listener left in the set stays readable: the datapath would spin";
+  EXPECT_EQ(port_->stats().connects, 0u);
+  // The retry timer puts the listener back; the queued connection is accepted then.
+  for (int i = 0; i < 10 && port_->stats().connects == 0; ++i) {
+    readable(port_->fd(), 500);
+    port_->service();
+  }
+  EXPECT_EQ(port_->stats().connects, 1u);
+  ::close(c);
 }
 
 }  // namespace
