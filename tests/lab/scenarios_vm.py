@@ -25,10 +25,14 @@ external host can reach. The guests use the upper's MAC (QEMU `-device ...,mac=`
                      reconnect)
     IPVTAP-L2        (subnic only: the build kernel has no ipvtap) a VM on an ipvtap l2 upper
                      and an ipvlan l2 container ping each other and the outside
+    IPVTAP-L3        (subnic only) a VM on an ipvtap l3 upper reaches the outside through the
+                     lower namespace's routing, pings and a TCP transfer (the guest's TSO
+                     super-frames are cut before the raw IP output), none failing to route
 
 The VM cases share one resource lock in ctest (QEMU under TCG takes a whole CPU per guest).
 """
 
+import json
 import os
 import subprocess
 import time
@@ -143,7 +147,6 @@ def ns_ping(ns, dst):
 
 def link_json(lab, name):
     """`ip -s -j link show` (kernel) / `subnic -s -j link show` (subnic) of upper `name`."""
-    import json
     if lab.backend.name == "kernel":
         r = run(["ip", "-n", lab.ns_h, "-s", "-j", "link", "show", "dev", name])
     else:
@@ -336,3 +339,46 @@ def ipvtap_l2(lab, endpoint):
 vmcase("IPVTAP-L2", "a VM on an ipvtap l2 upper and an ipvlan l2 container (vhost-user)",
        {"vm1.x": True, "vm1.c": True, "c.vm1": True, "x.vm1": True},
        kind="ipvlan")(ipvtap_l2)
+
+
+# ---------------------------------------------------------------- IPVTAP-L3 (subnic only)
+
+
+def ipvtap_l3(lab, endpoint):
+    """As scenarios_ipvlan.py's routed l3 uppers: nobody answers ARP for an l3 upper's address
+    (T-IV-10), so the guest has a routed address (10.1.0.11) and x a route to it via the
+    lower host (10.0.0.254)."""
+    ip1 = "10.1.0.11"
+    nd1 = vm_upper(lab, 1, "l3", endpoint, kind="ipvtap")
+    vms = boot(lab, [(1, nd1, L.MAC_ETH0)])
+    vm1 = vms[1]
+    # l3 uppers are NOARP (ipvlan_set_port_mode): so is the guest's NIC (its frames then carry
+    # its own MAC as destination, which l3 mode does not look at)
+    vm1.run("ip link set eth0 arp off && ip addr add %s/32 dev eth0 && ip link set eth0 up && "
+            "ip route add default dev eth0" % ip1, timeout=10, check=True)
+    # The upper's netdev holds the guest's address (ipvlan learns it there) in a namespace of
+    # its own, as an l3 upper's would be: in the lower's namespace it would be a local
+    # address of the lower host.
+    vns = lab.add_ns("v")
+    lab.ip(lab.ns_h, "link", "set", P(lab, "vt1"), "netns", vns)
+    lab.ip(vns, "addr", "add", ip1 + "/32", "dev", P(lab, "vt1"))
+    lab.ip(vns, "link", "set", P(lab, "vt1"), "up")
+    lab.ip(lab.ns_x, "route", "add", "10.1.0.0/24", "via", ETH0_IP)
+    lab.backend.settle()
+    server = subprocess.Popen(["ip", "netns", "exec", lab.ns_x, "iperf3", "-s", "-1"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    lab.procs.append(server)
+    lab.note_daemon(server.pid)
+    obs = {"vm1.x": vm_ping(vm1, X_IP), "x.vm1": ns_ping(lab.ns_x, ip1)}
+    rc, _ = vm1.run("iperf3 -c %s -n 4M" % X_IP, timeout=60)
+    obs["tcp_4MiB"] = rc == 0
+    r = lab.backend._cli("-s", "-j", "-n", vns, "link", "show", P(lab, "vt1"))
+    must(r)
+    obs["route_failed"] = (json.loads(r.out) or [{}])[0].get("drops", {}).get("route_failed", 0)
+    return obs
+
+
+vmcase("IPVTAP-L3", "a VM on an ipvtap l3 upper: routed pings and TCP (vhost-user)",
+       {"vm1.x": True, "x.vm1": True, "tcp_4MiB": True, "route_failed": 0},
+       kind="ipvlan")(ipvtap_l3)
