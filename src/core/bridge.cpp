@@ -49,9 +49,6 @@ void put_be64(std::vector<std::uint8_t>& b, std::uint64_t v) {
   put_be32(b, static_cast<std::uint32_t>(v >> 32));
   put_be32(b, static_cast<std::uint32_t>(v));
 }
-std::uint32_t load_be32(const std::uint8_t* p) {
-  return (std::uint32_t{load_be16(p)} << 16) | load_be16(p + 2);
-}
 std::uint64_t load_be64(const std::uint8_t* p) {
   return (std::uint64_t{load_be32(p)} << 32) | load_be32(p + 4);
 }

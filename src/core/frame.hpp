@@ -57,4 +57,44 @@ inline std::uint16_t load_be16(const std::uint8_t* p) {
   return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
 }
 
+/// Big-endian 32-bit read; the caller guarantees 4 readable bytes.
+inline std::uint32_t load_be32(const std::uint8_t* p) {
+  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
+         p[3];
+}
+
+/// Big-endian writes of the low 16 / all 32 bits of `v`; the caller guarantees the room.
+inline void store_be16(std::uint8_t* p, std::uint32_t v) {
+  p[0] = static_cast<std::uint8_t>(v >> 8);
+  p[1] = static_cast<std::uint8_t>(v);
+}
+inline void store_be32(std::uint8_t* p, std::uint32_t v) {
+  p[0] = static_cast<std::uint8_t>(v >> 24);
+  p[1] = static_cast<std::uint8_t>(v >> 16);
+  p[2] = static_cast<std::uint8_t>(v >> 8);
+  p[3] = static_cast<std::uint8_t>(v);
+}
+
+/// The Internet checksum's running sum (RFC 1071): `acc` plus the big-endian 16-bit words of
+/// `n` bytes at `p`, an odd last byte padded with a zero byte. 64 bits: no carry is lost for any
+/// frame size.
+inline std::uint64_t inet_sum(const std::uint8_t* p, std::size_t n, std::uint64_t acc = 0) {
+  std::size_t i = 0;
+  for (; i + 1 < n; i += 2) {
+    acc += (std::uint32_t{p[i]} << 8) | p[i + 1];
+  }
+  if (i < n) {
+    acc += std::uint32_t{p[i]} << 8;
+  }
+  return acc;
+}
+
+/// Folds a running sum to 16 bits (end-around carry), not complemented.
+inline std::uint16_t inet_fold(std::uint64_t acc) {
+  while (acc >> 16) {
+    acc = (acc & 0xffff) + (acc >> 16);
+  }
+  return static_cast<std::uint16_t>(acc);
+}
+
 }  // namespace subnic::core

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/frame.hpp"
 #include "io/raw_ip.hpp"
 
 namespace subnic::io {
@@ -36,41 +37,12 @@ constexpr std::uint16_t kIpv4Mf = 0x2000;
 constexpr std::uint16_t kIpv4FragMask = 0x3fff;  // MF | fragment offset
 constexpr std::uint16_t kIpv6Mf = 0x0001;
 
-std::uint16_t ld16(const std::uint8_t* p) {
-  return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
-}
-std::uint32_t ld32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-         p[3];
-}
-void st16(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 8);
-  p[1] = static_cast<std::uint8_t>(v);
-}
-void st32(std::uint8_t* p, std::uint32_t v) {
-  p[0] = static_cast<std::uint8_t>(v >> 24);
-  p[1] = static_cast<std::uint8_t>(v >> 16);
-  p[2] = static_cast<std::uint8_t>(v >> 8);
-  p[3] = static_cast<std::uint8_t>(v);
-}
-
-// Running ones-complement sum of big-endian 16-bit words; an odd tail is padded with a zero.
-std::uint64_t sum16(const std::uint8_t* p, std::size_t n, std::uint64_t acc = 0) {
-  std::size_t i = 0;
-  for (; i + 1 < n; i += 2) {
-    acc += (std::uint32_t{p[i]} << 8) | p[i + 1];
-  }
-  if (i < n) {
-    acc += std::uint32_t{p[i]} << 8;
-  }
-  return acc;
-}
-std::uint16_t fold(std::uint64_t acc) {
-  while (acc >> 16) {
-    acc = (acc & 0xffff) + (acc >> 16);
-  }
-  return static_cast<std::uint16_t>(acc);
-}
+using core::inet_fold;
+using core::inet_sum;
+constexpr auto ld16 = core::load_be16;
+constexpr auto ld32 = core::load_be32;
+constexpr auto st16 = core::store_be16;
+constexpr auto st32 = core::store_be32;
 
 void store_vnet(std::uint8_t* p, const VnetHdr& h) {
   std::memcpy(p, &h, kVnetHdrLen);
@@ -194,16 +166,16 @@ void ipv4_header_csum(std::uint8_t* ip) {
   const std::size_t ihl = std::size_t{ip[0] & 0x0fu} * 4;
   ip[10] = 0;
   ip[11] = 0;
-  st16(ip + 10, static_cast<std::uint16_t>(~fold(sum16(ip, ihl)) & 0xffff));
+  st16(ip + 10, static_cast<std::uint16_t>(~inet_fold(inet_sum(ip, ihl)) & 0xffff));
 }
 
 // The unfolded pseudo-header sum without its length: addresses and protocol (RFC 9293 §3.1,
 // RFC 768, RFC 8200 §8.1). Add the transport length and fold to get the field's partial value.
 std::uint64_t pseudo_base(const std::uint8_t* f, const Layout& l) {
   if (l.v6) {
-    return sum16(f + l.l3 + 8, 32, l.proto);
+    return inet_sum(f + l.l3 + 8, 32, l.proto);
   }
-  return sum16(f + l.l3 + 12, 8, l.proto);
+  return inet_sum(f + l.l3 + 12, 8, l.proto);
 }
 
 std::atomic<std::uint32_t> g_ipv6_frag_id{0x2c6b5e01};
@@ -239,7 +211,7 @@ Result<std::size_t> segment_l4(std::span<const std::uint8_t> f, const VnetHdr& h
     return fail(ENOBUFS, "GSO: scratch buffer too small for one segment");
   }
   const std::size_t csum_off = tcp ? kTcpCsumOffset : kUdpCsumOffset;
-  // Pseudo-header sum per segment = fold(base + transport length).
+  // Pseudo-header sum per segment = inet_fold(base + transport length).
   std::uint64_t base;
   const std::size_t full_l4 = l.end - l.l4;
   if ((h.flags & kVnetFNeedsCsum) != 0 && h.csum_start == l.l4 && h.csum_offset == csum_off) {
@@ -289,7 +261,7 @@ Result<std::size_t> segment_l4(std::span<const std::uint8_t> f, const VnetHdr& h
     } else {
       st16(th + 4, static_cast<std::uint32_t>(l4len));
     }
-    st16(th + csum_off, fold(base + l4len));
+    st16(th + csum_off, inet_fold(base + l4len));
     if (!g.csum) {
       complete_checksum(std::span<std::uint8_t>{fr, flen}, static_cast<std::uint16_t>(l.l4),
                         static_cast<std::uint16_t>(csum_off));
@@ -311,9 +283,9 @@ Result<std::size_t> fragment_udp(std::span<const std::uint8_t> f, const VnetHdr&
   // The checksum: pseudo-header (addresses, protocol, UDP length) + header (field zero) + data.
   const std::size_t udp_len = l.end - l.l4;
   std::uint64_t acc = pseudo_base(f.data(), l) + udp_len;
-  acc = sum16(f.data() + l.l4, kUdpCsumOffset, acc);  // ports and length, not the checksum
-  acc = sum16(f.data() + l.l4 + kUdpLen, udp_len - kUdpLen, acc);
-  std::uint16_t csum = static_cast<std::uint16_t>(~fold(acc) & 0xffff);
+  acc = inet_sum(f.data() + l.l4, kUdpCsumOffset, acc);  // ports and length, not the checksum
+  acc = inet_sum(f.data() + l.l4 + kUdpLen, udp_len - kUdpLen, acc);
+  std::uint16_t csum = static_cast<std::uint16_t>(~inet_fold(acc) & 0xffff);
   if (csum == 0) {
     csum = 0xffff;  // CSUM_MANGLED_0
   }

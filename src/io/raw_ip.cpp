@@ -11,6 +11,8 @@
 #include <cstring>
 #include <string>
 
+#include "core/frame.hpp"
+
 namespace subnic::io {
 namespace {
 
@@ -130,17 +132,8 @@ void complete_checksum(std::span<std::uint8_t> p, std::uint16_t csum_start,
   if (field + 2 > p.size()) {
     return;
   }
-  std::uint64_t sum = 0;
-  std::size_t i = csum_start;
-  for (; i + 1 < p.size(); i += 2) {
-    sum += (std::uint32_t{p[i]} << 8) | p[i + 1];
-  }
-  if (i < p.size()) {
-    sum += std::uint32_t{p[i]} << 8;  // an odd last byte is padded with a zero byte
-  }
-  while (sum >> 16) {
-    sum = (sum & 0xffff) + (sum >> 16);
-  }
+  const std::uint16_t sum =
+      core::inet_fold(core::inet_sum(p.data() + csum_start, p.size() - csum_start));
   std::uint16_t csum = static_cast<std::uint16_t>(~sum & 0xffff);
   if (csum == 0) {
     csum = 0xffff;  // CSUM_MANGLED_0

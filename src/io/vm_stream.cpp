@@ -12,6 +12,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/frame.hpp"
+
 namespace subnic::io {
 namespace {
 
@@ -25,10 +27,7 @@ constexpr std::uint64_t kPendingTag = ~0ull;        // epoll data of the buffere
 static_assert(kVnetHdrLen + StreamPort::kMaxStreamFrame <= kMaxFrame,
               "a frame from the stream fits the buffer recv() is documented to get");
 
-std::uint32_t load_be32(const std::uint8_t* p) {
-  return (std::uint32_t{p[0]} << 24) | (std::uint32_t{p[1]} << 16) | (std::uint32_t{p[2]} << 8) |
-         p[3];
-}
+using core::load_be32;
 
 }  // namespace
 

@@ -586,8 +586,10 @@ TEST(ParseGlobal, Help) {
   EXPECT_EQ(status, 255);
   EXPECT_EQ(text.rfind("Usage: subnic link add", 0), 0u);
   // ip lists its kinds alphabetically.
-  EXPECT_NE(text.find("TYPE := { bridge | bridge_slave | ipvlan | ipvtap | macvlan | macvtap | veth | vlan }"),
-            std::string::npos);
+  EXPECT_NE(
+      text.find(
+          "TYPE := { bridge | bridge_slave | ipvlan | ipvtap | macvlan | macvtap | veth | vlan }"),
+      std::string::npos);
   // `link help macvlan` succeeds and goes to stdout (iplink.c do_help()).
   auto typed = parse({"link", "help", "macvlan"});
   ASSERT_FALSE(typed);
