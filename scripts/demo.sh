@@ -5,7 +5,10 @@
 # ns0/ns1 with ipvlan l2 uppers ipvl0/ipvl1 on one lower, addresses, default routes via a
 # router) on a second lower; then seed 002's veth pair (veth01 in netns0 <-> veth10 in netns1,
 # made by subnic) and seed 001's two VLANs (subnic vlans eth2.10/eth2.20 on a third lower, two
-# macvlan bridge uppers on each, the external host with subnic vlans ext0.10/ext0.20).
+# macvlan bridge uppers on each, the external host with subnic vlans ext0.10/ext0.20); then seed
+# 003's macvtap: two QEMU guests (TCG) on macvtap bridge uppers of eth0, one over vhost-user,
+# one over QEMU's stream netdev, with DHCP leases, pinging each other, c1 and the external host
+# (scripts/demo_vms.py).
 # Everything it creates carries a per-run prefix and is removed on exit, even on failure. Run
 # as root after scripts/build.sh.
 #
@@ -188,5 +191,8 @@ for dst in 172.16.20.3 172.16.20.100; do
   echo "no answer: VLAN 10 and VLAN 20 are separate broadcast domains"
 done
 run sn -s link show eth2.20
+
+# ---- macvtap: seed 003 (VMs on the lower, through QEMU's vhost-user and stream back ends)
+python3 scripts/demo_vms.py "$P" "$SUBNIC" "$SOCK" "$TMP" "$ip1"
 echo
 echo "demo: OK"

@@ -258,6 +258,20 @@ void print_subnic_details(const Json& link, std::string& out) {
     }
     out += "\n";
   }
+  // macvtap/ipvtap: the VM endpoint's state.
+  if (const auto vm = sub->find("vm"); vm != sub->end() && vm->is_object()) {
+    out += std::string{"    subnic vm "} +
+           (vm->value("connected", false) ? "connected" : "not connected");
+    for (const char* k : {"connects", "malformed", "overruns"}) {
+      if (const auto n = vm->find(k); n != vm->end() && n->is_number()) {
+        out += std::string{" "} + k + " " + n->dump();
+      }
+    }
+    if (const auto e = vm->find("error"); e != vm->end() && e->is_string()) {
+      out += ": " + e->get<std::string>();
+    }
+    out += "\n";
+  }
 }
 
 }  // namespace

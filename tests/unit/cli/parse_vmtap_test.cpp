@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/parse_vmtap.hpp"
+#include "cli/print.hpp"
 #include "parse_helpers.hpp"
 
 namespace subnic::cli {
@@ -92,6 +93,24 @@ TEST(PrintVmtap, DriverWordsThenEndpoint) {
   kIpvtapOps.print(J(R"({"mode": "l2", "bridge": true, "vm": {"type": "stream", "path": "/s"}})"),
                    out);
   EXPECT_EQ(out, " mode l2 bridge stream /s ");
+}
+
+TEST(PrintVmtap, EndpointStateLineWithDetails) {
+  Json l = J(R"({"ifindex": 5, "ifname": "vm1", "flags": ["UP"], "mtu": 1500, "qdisc": "noqueue",
+                "operstate": "UP", "linkmode": "DEFAULT", "group": "default", "txqlen": 1000,
+                "link_type": "ether", "address": "02:5e:00:00:03:01",
+                "broadcast": "ff:ff:ff:ff:ff:ff",
+                "subnic": {"vm": {"connected": true, "connects": 2, "malformed": 0,
+                                  "overruns": 3}}})");
+  PrintOptions o;
+  o.details = true;
+  std::string out = format_link(l, o);
+  EXPECT_NE(out.find("    subnic vm connected connects 2 malformed 0 overruns 3\n"),
+            std::string::npos)
+      << out;
+  l["subnic"]["vm"] = J(R"({"connected": false, "error": "gone"})");
+  out = format_link(l, o);
+  EXPECT_NE(out.find("    subnic vm not connected: gone\n"), std::string::npos) << out;
 }
 
 }  // namespace
