@@ -274,14 +274,6 @@ GuestOffloads VhostUserPort::offloads() const {
   return g;
 }
 
-VmPort::Stats VhostUserPort::stats() const {
-  Stats s;
-  s.connects = connects_.load(std::memory_order_relaxed);
-  s.malformed = malformed_.load(std::memory_order_relaxed);
-  s.overruns = overruns_.load(std::memory_order_relaxed);
-  return s;
-}
-
 void VhostUserPort::update_connected() {
   connected_.store(ring_live(rings_[0]) && ring_live(rings_[1]), std::memory_order_relaxed);
 }
@@ -812,64 +804,46 @@ std::uint8_t* VhostUserPort::uva_to_host(std::uint64_t uva, std::uint64_t len) c
   return nullptr;
 }
 
-bool VhostUserPort::gpa_range_ok(std::uint64_t gpa, std::uint64_t len) const {
+template <class Fn>
+bool VhostUserPort::for_each_piece(std::uint64_t gpa, std::uint64_t len, Fn&& fn) const {
   // Bounded by the region count: each step consumes the rest of one region.
   for (std::size_t step = 0; len > 0 && step <= regions_.size(); ++step) {
-    bool found = false;
+    const Region* hit = nullptr;
     for (const auto& r : regions_) {
       if (gpa >= r.gpa && gpa - r.gpa < r.size) {
-        const std::uint64_t here = std::min(len, r.size - (gpa - r.gpa));
-        gpa += here;
-        len -= here;
-        found = true;
+        hit = &r;
         break;
       }
     }
-    if (!found) {
+    if (hit == nullptr) {
       return false;
     }
+    const auto here = static_cast<std::size_t>(std::min(len, hit->size - (gpa - hit->gpa)));
+    fn(hit->host + (gpa - hit->gpa), here);
+    gpa += here;
+    len -= here;
   }
   return len == 0;
 }
 
+bool VhostUserPort::gpa_range_ok(std::uint64_t gpa, std::uint64_t len) const {
+  return for_each_piece(gpa, len, [](std::uint8_t*, std::size_t) {});
+}
+
 bool VhostUserPort::copy_from_guest(std::uint64_t gpa, std::uint8_t* dst, std::size_t len) const {
-  for (std::size_t step = 0; len > 0 && step <= regions_.size(); ++step) {
-    bool found = false;
-    for (const auto& r : regions_) {
-      if (gpa >= r.gpa && gpa - r.gpa < r.size) {
-        const std::size_t here =
-            static_cast<std::size_t>(std::min<std::uint64_t>(len, r.size - (gpa - r.gpa)));
-        std::memcpy(dst, r.host + (gpa - r.gpa), here);
-        dst += here;
-        gpa += here;
-        len -= here;
-        found = true;
-        break;
-      }
-    }
-    if (!found) {
-      return false;
-    }
-  }
-  return len == 0;
+  return for_each_piece(gpa, len, [&](std::uint8_t* host, std::size_t here) {
+    std::memcpy(dst, host, here);
+    dst += here;
+  });
 }
 
 void VhostUserPort::copy_to_guest(std::uint64_t gpa, const std::uint8_t* src,
                                   std::size_t len) const {
   // Callers checked the range with gpa_range_ok.
-  for (std::size_t step = 0; len > 0 && step <= regions_.size(); ++step) {
-    for (const auto& r : regions_) {
-      if (gpa >= r.gpa && gpa - r.gpa < r.size) {
-        const std::size_t here =
-            static_cast<std::size_t>(std::min<std::uint64_t>(len, r.size - (gpa - r.gpa)));
-        std::memcpy(r.host + (gpa - r.gpa), src, here);
-        src += here;
-        gpa += here;
-        len -= here;
-        break;
-      }
-    }
-  }
+  (void)for_each_piece(gpa, len, [&](std::uint8_t* host, std::size_t here) {
+    std::memcpy(host, src, here);
+    src += here;
+  });
 }
 
 // ---- rings ---------------------------------------------------------------------------------

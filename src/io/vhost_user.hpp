@@ -137,7 +137,6 @@ class VhostUserPort final : public VmPort {
   /// The guest's acked GUEST_CSUM/GUEST_TSO4/GUEST_TSO6/GUEST_ECN (ufo always false: not
   /// offered). All false before SET_FEATURES and after a hang-up.
   GuestOffloads offloads() const override;
-  Stats stats() const override;
 
  private:
   struct Region;
@@ -181,6 +180,10 @@ class VhostUserPort final : public VmPort {
   // Guest memory: host pointers for [addr, addr + len) inside one region, or null.
   std::uint8_t* gpa_to_host(std::uint64_t gpa, std::uint64_t len) const;
   std::uint8_t* uva_to_host(std::uint64_t uva, std::uint64_t len) const;
+  // Calls fn(host pointer, bytes) for each piece of [gpa, gpa + len) in turn, a piece per
+  // region it crosses; false (after the pieces before the gap) if part of it is not mapped.
+  template <class Fn>
+  bool for_each_piece(std::uint64_t gpa, std::uint64_t len, Fn&& fn) const;
   // Whether [gpa, gpa + len) is mapped (possibly across adjacent regions).
   bool gpa_range_ok(std::uint64_t gpa, std::uint64_t len) const;
   bool copy_from_guest(std::uint64_t gpa, std::uint8_t* dst, std::size_t len) const;
@@ -224,7 +227,6 @@ class VhostUserPort final : public VmPort {
 
   std::atomic<bool> connected_{false};
   std::atomic<std::uint8_t> offloads_{0};
-  std::atomic<std::uint64_t> connects_{0}, malformed_{0}, overruns_{0};
 };
 
 }  // namespace subnic::io

@@ -14,6 +14,7 @@
 // every descriptor; unlinking the socket path is the owner's job (path()).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -73,7 +74,17 @@ class VmPort {
     std::uint64_t malformed = 0;  // guest frames or messages rejected
     std::uint64_t overruns = 0;   // frames for the guest dropped for lack of room
   };
-  virtual Stats stats() const = 0;
+  /// Any thread: the back end's counts so far.
+  Stats stats() const {
+    return {connects_.load(std::memory_order_relaxed), malformed_.load(std::memory_order_relaxed),
+            overruns_.load(std::memory_order_relaxed)};
+  }
+
+ protected:
+  // Written by the datapath thread (single writer), read by any.
+  std::atomic<std::uint64_t> connects_{0};
+  std::atomic<std::uint64_t> malformed_{0};
+  std::atomic<std::uint64_t> overruns_{0};
 };
 
 /// Binds and listens on the unix stream socket `path` (non-blocking, close-on-exec; `backlog`

@@ -69,14 +69,6 @@ StreamPort::StreamPort(std::string path, sys::UniqueFd listener, sys::UniqueFd e
       in_(2 * (kLenPrefix + kMaxStreamFrame)),
       out_(bound) {}
 
-VmPort::Stats StreamPort::stats() const {
-  Stats s;
-  s.connects = connects_.load(std::memory_order_relaxed);
-  s.malformed = malformed_.load(std::memory_order_relaxed);
-  s.overruns = overruns_.load(std::memory_order_relaxed);
-  return s;
-}
-
 void StreamPort::drop() {
   if (conn_) {
     ::epoll_ctl(ep_.get(), EPOLL_CTL_DEL, conn_.get(), nullptr);

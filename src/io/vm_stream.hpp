@@ -78,7 +78,6 @@ class StreamPort final : public VmPort {
   bool connected() const override { return connected_.load(std::memory_order_relaxed); }
   /// None: the stream carries no virtio-net header.
   GuestOffloads offloads() const override { return {}; }
-  Stats stats() const override;
   /// Bytes queued for the guest and not yet written (for tests and statistics).
   std::size_t output_pending() const { return out_end_ - out_begin_; }
 
@@ -111,9 +110,6 @@ class StreamPort final : public VmPort {
   std::size_t out_end_ = 0;
   bool epollout_ = false;
   std::atomic<bool> connected_{false};
-  std::atomic<std::uint64_t> connects_{0};
-  std::atomic<std::uint64_t> malformed_{0};
-  std::atomic<std::uint64_t> overruns_{0};
 };
 
 }  // namespace subnic::io
