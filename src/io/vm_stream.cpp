@@ -119,6 +119,12 @@ void StreamPort::accept_all() {
       }
       return;  // EAGAIN: backlog empty
     }
+    // A peer that hung up before sending anything (a liveness probe such as listen_unix's
+    // connect) must not replace the guest's connection.
+    std::uint8_t peek = 0;
+    if (::recv(c.get(), &peek, 1, MSG_PEEK | MSG_DONTWAIT) == 0) {
+      continue;
+    }
     drop();  // the VM restarted: the old connection and whatever it had buffered go
     epoll_event ev{};
     ev.events = EPOLLIN | EPOLLRDHUP;

@@ -55,9 +55,10 @@ class StreamPort final : public VmPort {
   int fd() const override { return ep_.get(); }
   const std::string& path() const override { return path_; }
   /// Accepts every pending connection (each replaces the one before: input and output
-  /// buffered for the old one are discarded; stats().connects counts each), writes pending
-  /// output when the socket is writable, drops a connection that reported an error or hang-up
-  /// with nothing left to read. Never blocks.
+  /// buffered for the old one are discarded; stats().connects counts each; one that has
+  /// already hung up without sending a byte, a liveness probe, is closed and replaces nothing),
+  /// writes pending output when the socket is writable, drops a connection that reported an error
+  /// or hang-up with nothing left to read. Never blocks.
   void service() override;
   /// One frame from the guest: an all-zero kVnetHdrLen-byte header + the frame, copied into
   /// `buf`; returns its length, 0 when no whole frame is buffered and the socket has no more

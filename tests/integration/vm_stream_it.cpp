@@ -444,6 +444,30 @@ TEST(StreamPort, OutputIsBoundedAndDrainsInOrderWhenTheGuestReads) {
   EXPECT_EQ(read_frame(c.get()), eth_frame(60, 99));
 }
 
+// listen_unix (another port asked for the same path) connects and hangs up to see whether
+// someone listens: that must not knock the running guest off.
+TEST(StreamPort, AProbeThatHangsUpAtOnceDoesNotReplaceTheGuest) {
+  TempDir dir;
+  auto port = make_port(dir.file("s"));
+  ASSERT_TRUE(port);
+  auto guest = connect_to(port->path());
+  ASSERT_TRUE(guest);
+  Pump pump{*port, {}};
+  ASSERT_TRUE(pump.until([&] { return port->connected(); }));
+  auto again = StreamPort::listen(port->path());  // probes, finds us live
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, EADDRINUSE);
+  pollfd p{port->fd(), POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  port->service();
+  EXPECT_TRUE(port->connected());
+  EXPECT_EQ(port->stats().connects, 1u);
+  const Bytes f = eth_frame(60, 9);
+  ASSERT_TRUE(port->send(with_vnet(f)));
+  port->flush();
+  EXPECT_EQ(read_frame(guest.get()), f);  // still the guest's connection
+}
+
 // A datapath reads bursts of 64: frames buffered beyond the burst must wake it again although
 // the guest sends nothing more (the port's fd stays readable until recv() returns 0).
 TEST(StreamPort, FramesBufferedBeyondABurstKeepTheFdReadable) {
