@@ -629,14 +629,8 @@ Result<Json> Daemon::link_add(const Json& p) {
       return tl::unexpected(
           err(EINVAL, "Error: " + type + " needs an endpoint: stream PATH or vhost-user PATH"));
     }
-    vm_type = info_data["vm"].value("type", "");
+    vm_type = info_data["vm"].value("type", "");  // checked by open_vm
     info_data.erase("vm");
-    if (!vm_type.empty() && vm_type != "stream" && vm_type != "vhost-user") {
-      return tl::unexpected(err(EINVAL,
-                                "Error: endpoint type must be \"stream\" or "
-                                "\"vhost-user\", not \"" +
-                                    vm_type + "\""));
-    }
   }
   if (!p.contains("link")) {
     return tl::unexpected(
@@ -891,8 +885,7 @@ Result<Json> Daemon::link_set(const Json& p0) {
                                                 p["type"].get<std::string>() + " device)"));
     }
     if (p.contains("info_data") && p["info_data"].is_object() && p["info_data"].contains("vm")) {
-      const Json& vm = p["info_data"]["vm"];
-      if (vm.value("type", "") != u.vm_type || vm.value("path", "") != u.vm_path) {
+      if (vm_endpoint(p["info_data"]["vm"]) != std::pair{u.vm_type, u.vm_path}) {
         return tl::unexpected(err(
             EOPNOTSUPP, "Error: a " + kind_word(u) + " keeps the endpoint it was created with"));
       }
@@ -1200,9 +1193,13 @@ std::string Daemon::kind_word(const Upper& u) const {
   return kind == "ipvlan" ? "ipvtap" : "macvtap";
 }
 
+std::pair<std::string, std::string> Daemon::vm_endpoint(const Json& vm) {
+  return {vm.value("type", ""),
+          std::filesystem::path{vm.value("path", "")}.lexically_normal().string()};
+}
+
 Result<std::unique_ptr<io::VmPort>> Daemon::open_vm(const Json& vm, const std::string& name) const {
-  const std::string type = vm.value("type", "");
-  const std::string path = std::filesystem::path{vm.value("path", "")}.lexically_normal().string();
+  const auto [type, path] = vm_endpoint(vm);
   if (type != "stream" && type != "vhost-user") {
     return tl::unexpected(err(EINVAL,
                               "Error: endpoint type must be \"stream\" or "
@@ -1242,6 +1239,22 @@ void Daemon::attach_vm(Upper& u, std::string type, std::string path,
   }
   spdlog::info("upper {}: VM endpoint {} {}", u.name, u.vm_type, u.vm_path);
   u.io->vm = std::move(vm);
+}
+
+Result<std::pair<std::string, Daemon::Netns*>> Daemon::tap_place(UpperIo& io) {
+  if (io.broken.load()) {
+    return tl::unexpected(err(EBADFD, "its TAP failed"));
+  }
+  auto name = io.tap.name();
+  if (!name) {
+    return tl::unexpected(name.error());
+  }
+  auto nsfd = io.tap.netns();
+  if (!nsfd) {
+    return tl::unexpected(nsfd.error());
+  }
+  auto ns = netns_by_fd(std::move(*nsfd));
+  return std::pair{std::move(*name), ns ? *ns : nullptr};
 }
 
 // ---- following devices ---------------------------------------------------------------------
@@ -1381,41 +1394,39 @@ void Daemon::sync_upper(std::uint64_t id) {
     return;
   }
   Upper& u = it->second;
-  auto name =
-      u.io->broken.load() ? Result<std::string>{tl::unexpected{err(EBADFD, "")}} : u.io->tap.name();
-  auto nsfd = name ? u.io->tap.netns() : Result<sys::UniqueFd>{tl::unexpected{name.error()}};
-  if (!nsfd) {
+  auto place = tap_place(*u.io);
+  if (!place) {
     // The device is gone (its namespace was deleted, or someone deleted it): as the kernel's
     // macvlan would be, the upper is gone.
-    spdlog::info("upper {} vanished: {}", u.name, nsfd.error().message);
+    spdlog::info("upper {} vanished: {}", u.name, place.error().message);
     delete_upper(id, false);
     publish();
     return;
   }
-  auto ns = netns_by_fd(std::move(*nsfd));
-  if (!ns) {
+  auto& [name, ns] = *place;
+  if (ns == nullptr) {
     return;
   }
-  const bool moved = (*ns)->inode != u.ns;
-  if (moved || *name != u.name) {
-    spdlog::info("upper {} is now {} in netns \"{}\"", u.name, *name, (*ns)->name);
-    u.ns = (*ns)->inode;
-    u.name = *name;
+  const bool moved = ns->inode != u.ns;
+  if (moved || name != u.name) {
+    spdlog::info("upper {} is now {} in netns \"{}\"", u.name, name, ns->name);
+    u.ns = ns->inode;
+    u.name = name;
     dirty_ = true;
   }
-  auto li = (*ns)->nl.get_link(u.name);
+  auto li = ns->nl.get_link(u.name);
   if (!li) {
     return;
   }
   if (moved && lowers_.at(u.lower).port.ipvlan()) {
     // A move re-creates the device's IPv6 state with the new namespace's defaults (EUI-64
     // link-local from the shared MAC): ask for random generation again (§13).
-    (void)(*ns)->nl.set_addr_gen_mode(li->ifindex, 3);  // IN6_ADDR_GEN_MODE_RANDOM
+    (void)ns->nl.set_addr_gen_mode(li->ifindex, 3);  // IN6_ADDR_GEN_MODE_RANDOM
   }
   u.ifindex = li->ifindex;
   Lower& l = lowers_.at(u.lower);
   const auto idx = index_of(u);
-  auto& nl = (*ns)->nl;
+  auto& nl = ns->nl;
   bool changed = false;
   // A plain `ip link set` on the TAP: subnic applies it through the same rules, and undoes
   // what the kernel's macvlan would have refused (the TAP cannot refuse it itself).
@@ -1452,7 +1463,7 @@ void Daemon::sync_upper(std::uint64_t id) {
   }
   // The upper's receive filter, as its namespace's stack set it.
   std::vector<core::Mac> mc;
-  if (auto guard = sys::NetnsGuard::enter((*ns)->fd.get())) {
+  if (auto guard = sys::NetnsGuard::enter(ns->fd.get())) {
     if (auto list = sys::read_dev_mcast(u.ifindex)) {
       mc = core::normalize_mc_list(std::move(*list));
     }

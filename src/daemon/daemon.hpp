@@ -155,6 +155,9 @@ class Daemon {
   Json describe(const Upper& u, bool details, bool stats);
   /// The upper's link kind as `ip` spells it: macvlan, ipvlan, macvtap or ipvtap.
   std::string kind_word(const Upper& u) const;
+  /// A request's VM endpoint ({"type": T, "path": P}) as (T, P with P lexically normalised),
+  /// the form Upper::vm_type/vm_path keep.
+  static std::pair<std::string, std::string> vm_endpoint(const Json& vm);
   /// macvtap/ipvtap: opens the VM endpoint `vm` ({"type": "stream"|"vhost-user", "path": P})
   /// for upper `name`. Errors: EINVAL for a bad type or a relative path; EADDRINUSE when an
   /// upper already serves P (checked before the back end probes the path, which a live port
@@ -174,6 +177,10 @@ class Daemon {
   Status netns_word(Netns& ns, int ifindex, const Json& p);
 
   // Following devices.
+  /// Where TAP `io` is now: its name and namespace (TUNGETIFF, TUNGETDEVNETNS), the namespace
+  /// null if it cannot be opened at the moment. An error when the device is gone (deleted, its
+  /// namespace deleted, or the datapath found the TAP broken): its record should go too.
+  Result<std::pair<std::string, Netns*>> tap_place(UpperIo& io);
   void on_monitor(Netns& ns);
   void sync_upper(std::uint64_t id);
   void sync_lower(std::uint64_t key, bool removed);

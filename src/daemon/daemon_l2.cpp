@@ -769,24 +769,22 @@ void Daemon::sync_dev(std::uint64_t id) {
     return;
   }
   Dev& d = it->second;
-  auto name =
-      d.io->broken.load() ? Result<std::string>{tl::unexpected{err(EBADFD, "")}} : d.io->tap.name();
-  auto nsfd = name ? d.io->tap.netns() : Result<sys::UniqueFd>{tl::unexpected{name.error()}};
-  if (!nsfd) {
-    spdlog::info("{} vanished: {}", d.name, nsfd.error().message);
+  auto place = tap_place(*d.io);
+  if (!place) {
+    spdlog::info("{} vanished: {}", d.name, place.error().message);
     delete_dev(id);
     return;
   }
-  auto ns = netns_by_fd(std::move(*nsfd));
-  if (!ns) {
+  auto& [name, ns] = *place;
+  if (ns == nullptr) {
     return;
   }
-  if ((*ns)->inode != d.ns || *name != d.name) {
-    d.ns = (*ns)->inode;
-    d.name = *name;
+  if (ns->inode != d.ns || name != d.name) {
+    d.ns = ns->inode;
+    d.name = name;
     dirty_ = true;
   }
-  auto li = (*ns)->nl.get_link(d.name);
+  auto li = ns->nl.get_link(d.name);
   if (!li) {
     return;
   }
@@ -801,7 +799,7 @@ void Daemon::sync_dev(std::uint64_t id) {
       if (li->up()) {
         if (auto st = l.vlans.open(idx, l.port.lower().up); !st) {
           spdlog::warn("{}: up refused ({}); setting it down again", d.name, st.error().message);
-          (void)(*ns)->nl.set_up(d.ifindex, false);
+          (void)ns->nl.set_up(d.ifindex, false);
         }
       } else {
         l.vlans.stop(idx);
@@ -810,7 +808,7 @@ void Daemon::sync_dev(std::uint64_t id) {
     }
     if (li->mtu != vd.mtu) {
       if (li->mtu > l.port.lower().mtu) {
-        (void)(*ns)->nl.set_mtu(d.ifindex, vd.mtu);  // vlan_dev_change_mtu would refuse it
+        (void)ns->nl.set_mtu(d.ifindex, vd.mtu);  // vlan_dev_change_mtu would refuse it
       } else {
         l.vlans.set_mtu(idx, li->mtu);
         changed = true;
