@@ -360,20 +360,7 @@ void Datapath::on_vlan_tap(const PortSnapshot& ps, std::uint32_t vi) {
     buf = tag_frame(buf, len, dev.proto, dev.vid);
     wire_.emplace_back(buf, len);
   }
-  std::size_t done = 0;
-  auto& lower = *ps.lower;
-  while (lower.sock && done < wire_.size()) {
-    const auto sent = lower.sock->send_batch({wire_.data() + done, wire_.size() - done});
-    if (!sent || *sent == 0) {
-      break;
-    }
-    for (std::size_t i = done; i < done + *sent; ++i) {
-      lower.counters.tx_packets.add();
-      lower.counters.tx_bytes.add(wire_[i].size() - io::kVnetHdrLen);
-    }
-    done += *sent;
-  }
-  for (std::size_t i = done; i < wire_.size(); ++i) {
+  for (std::size_t i = send_wire(*ps.lower); i < wire_.size(); ++i) {
     v.counters.drop(core::DropReason::kWriteFailed, false);
   }
 }
@@ -761,9 +748,8 @@ void Datapath::learn_neigh(const PortSnapshot& ps, core::FrameView frame) {
                                op == 2 ? kNudReachable : kNudStale, false);
 }
 
-void Datapath::flush_wire(const PortSnapshot& ps) {
+std::size_t Datapath::send_wire(LowerIo& lower) {
   std::size_t done = 0;
-  auto& lower = ps.vlan ? *ps.vlan->phys : *ps.lower;
   while (lower.sock && done < wire_.size()) {
     const auto sent = lower.sock->send_batch({wire_.data() + done, wire_.size() - done});
     if (!sent || *sent == 0) {
@@ -775,6 +761,11 @@ void Datapath::flush_wire(const PortSnapshot& ps) {
     }
     done += *sent;
   }
+  return done;
+}
+
+void Datapath::flush_wire(const PortSnapshot& ps) {
+  const std::size_t done = send_wire(ps.vlan ? *ps.vlan->phys : *ps.lower);
   for (std::size_t i = done; i < wire_.size(); ++i) {
     ps.uppers[wire_sender_[i]]->counters.drop(core::DropReason::kWriteFailed, false);
   }

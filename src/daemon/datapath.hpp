@@ -208,6 +208,10 @@ class Datapath {
   /// Applies an ARP frame for the lower's stack as arp_process would: the sender's existing
   /// neighbour entry on the lower becomes REACHABLE (reply) or STALE (request) with its MAC.
   void learn_neigh(const PortSnapshot& ps, core::FrameView frame);
+  /// Sends wire_ (vnet header + frame each) on `lower`'s socket in batches and counts what
+  /// went out; returns how many frames, from the front, were sent (the rest failed).
+  std::size_t send_wire(LowerIo& lower);
+  /// send_wire on the port's physical lower; what failed is dropped by its sender upper.
   void flush_wire(const PortSnapshot& ps);
 
   sys::UniqueFd epoll_;
