@@ -41,6 +41,7 @@ import lab as L
 import vm as V
 from lab import LabError, run
 from scenarios import CASES, Case
+from scenarios_l2 import P, must
 
 X_IP = "10.0.0.100"
 ETH0_IP = "10.0.0.254"
@@ -76,18 +77,6 @@ def vmcase(cid, title, expect, consume=None, endpoint="vhost-user", kind="macvla
 
 
 # ---------------------------------------------------------------- helpers
-
-
-def P(lab, short):
-    name = lab.prefix + short
-    assert len(name) <= 15, name
-    return name
-
-
-def must(r):
-    if not r.ok:
-        raise LabError("command failed (%d): %s: %s" % (r.rc, " ".join(r.argv), r.err.strip()))
-    return r
 
 
 def vm_upper(lab, n, mode, endpoint, kind="macvtap", mac=None):
