@@ -8,19 +8,14 @@
 #include "cli/ip_json.hpp"
 #include "cli/parse_bridge.hpp"
 #include "cli/print.hpp"
+#include "print_helpers.hpp"
 
 namespace subnic::cli {
 namespace {
 
 using ctl::Json;
 
-std::string cut_ip_only_tail(std::string text) {
-  for (auto pos = text.find("addrgenmode "); pos != std::string::npos;
-       pos = text.find("addrgenmode ", pos)) {
-    text.erase(pos, text.find('\n', pos) - pos);
-  }
-  return text;
-}
+using test::cut_ip_only_tail;
 
 PrintOptions details() {
   PrintOptions o;

@@ -8,22 +8,14 @@
 
 #include "cli/ip_json.hpp"
 #include "cli/print.hpp"
+#include "print_helpers.hpp"
 
 namespace subnic::cli {
 namespace {
 
 using ctl::Json;
 
-// ip -d prints attributes subnic does not have after the type's words
-// (addrgenmode, numtxqueues, gso_max_size...); where the shapes coincide is
-// up to there, so the captured lines are cut before " addrgenmode".
-std::string cut_ip_only_tail(std::string text) {
-  for (auto pos = text.find("addrgenmode "); pos != std::string::npos;
-       pos = text.find("addrgenmode ", pos)) {
-    text.erase(pos, text.find('\n', pos) - pos);
-  }
-  return text;
-}
+using test::cut_ip_only_tail;
 
 PrintOptions popts(bool details, int stats, bool human = false, bool iec = false) {
   PrintOptions o;

@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "../inet_checksum_oracle.hpp"
 #include "io/raw_ip.hpp"
 #include "io/vnet.hpp"
 
@@ -37,21 +38,8 @@ void put32(std::uint8_t* p, std::uint32_t v) {
   put16(p, v >> 16);
   put16(p + 2, v & 0xffff);
 }
-std::uint32_t sum16(const std::uint8_t* p, std::size_t n, std::uint32_t acc = 0) {
-  for (std::size_t i = 0; i + 1 < n; i += 2) {
-    acc += (std::uint32_t{p[i]} << 8) | p[i + 1];
-  }
-  if (n % 2 != 0) {
-    acc += std::uint32_t{p[n - 1]} << 8;
-  }
-  return acc;
-}
-std::uint16_t fold(std::uint32_t acc) {
-  while (acc >> 16) {
-    acc = (acc & 0xffff) + (acc >> 16);
-  }
-  return static_cast<std::uint16_t>(acc);
-}
+using test::fold;
+using test::sum16;
 std::uint8_t pattern(std::size_t i) {
   return static_cast<std::uint8_t>(i * 7 + 3);
 }

