@@ -1230,7 +1230,6 @@ void Daemon::attach_vm(Upper& u, std::string type, std::string path,
                        std::unique_ptr<io::VmPort> vm) {
   u.vm_type = std::move(type);
   u.vm_path = std::move(path);
-  u.io->vm_expected = true;
   if (!vm) {
     return;
   }

@@ -121,7 +121,8 @@ class Daemon {
     std::shared_ptr<UpperIo> io;
     /// macvtap/ipvtap: the VM endpoint's back end ("stream" or "vhost-user") and socket path;
     /// empty for a macvlan/ipvlan upper. io->vm is the open port, missing only if it could not
-    /// be opened again after a restart (the upper then drops what it receives: no_queue).
+    /// be opened again after a restart (the upper's netdev then gets what it receives, as with no
+    /// guest connected).
     std::string vm_type;
     std::string vm_path;
   };

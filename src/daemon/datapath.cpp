@@ -642,13 +642,12 @@ void Datapath::upper_transmit(const PortSnapshot& ps, std::uint32_t index, std::
 }
 
 bool Datapath::to_upper(UpperIo& up, std::uint8_t* buf, std::size_t len) {
-  if (!up.vm) {
-    return !up.vm_expected && static_cast<bool>(up.tap.write({buf, len}));
+  if (!up.vm || !up.vm->connected()) {
+    // No guest attached: as tap_handle_frame does with no queue open (RX_HANDLER_PASS), the
+    // upper's own netdev receives the frame (semantics.md §2.10, T-MT-02).
+    return static_cast<bool>(up.tap.write({buf, len}));
   }
   io::VmPort& vm = *up.vm;
-  if (!vm.connected()) {
-    return false;
-  }
   mark_dirty(&vm);
   const std::span<const std::uint8_t> whole{buf, len};
   const io::GuestOffloads g = vm.offloads();
@@ -695,9 +694,7 @@ void Datapath::deliver(const PortSnapshot& ps, const core::Decision& d, std::uin
       std::memcpy(buf + io::kVnetHdrLen, mac.bytes.data(), 6);
     }
     if (!to_upper(up, buf, len)) {
-      const bool no_guest = up.vm_expected && (!up.vm || !up.vm->connected());
-      up.counters.drop(no_guest ? core::DropReason::kNoQueue : core::DropReason::kWriteFailed,
-                       true);
+      up.counters.drop(core::DropReason::kWriteFailed, true);
       continue;
     }
     up.counters.rx_packets.add();

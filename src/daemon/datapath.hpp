@@ -34,18 +34,16 @@ namespace subnic::daemon {
 /// One upper's endpoint and counters. `broken` is set by the datapath when the TAP fails for
 /// good (device deleted): the control thread then removes the upper.
 ///
-/// A macvtap/ipvtap upper also has `vm`: frames the upper receives go to the VM instead of the
-/// TAP, and both the VM and the TAP's own stack transmit through the upper, as a kernel
-/// macvtap's netdev and its /dev/tapN queue do (drivers/net/tap.c tap_handle_frame steals
-/// every received frame for the queue). Set by the control thread before the upper's first
+/// A macvtap/ipvtap upper also has `vm`: while a guest is connected, frames the upper receives
+/// go to the VM instead of the TAP (with no guest, to the TAP), and both the VM and the TAP's
+/// own stack transmit through the upper, as a kernel macvtap's netdev and its /dev/tapN queue
+/// do (drivers/net/tap.c tap_handle_frame steals every received frame for an open queue and
+/// passes it to the netdev when none is open). Set by the control thread before the upper's first
 /// snapshot and never replaced while one refers to it.
 struct UpperIo {
   explicit UpperIo(io::Tap t) : tap{std::move(t)} {}
   io::Tap tap;
   std::unique_ptr<io::VmPort> vm;
-  /// A macvtap/ipvtap whose endpoint could not be opened (vm null): frames for it are dropped
-  /// (no_queue), never written to the TAP. Set before the first snapshot, like vm.
-  bool vm_expected = false;
   DeviceCounters counters;
   std::atomic<bool> broken{false};
 };

@@ -371,3 +371,55 @@ def ipvtap_l3(lab, endpoint):
 vmcase("IPVTAP-L3", "a VM on an ipvtap l3 upper: routed pings and TCP (vhost-user)",
        {"vm1.x": True, "x.vm1": True, "tcp_4MiB": True, "route_failed": 0},
        kind="ipvlan")(ipvtap_l3)
+
+
+# ---------------------------------------------------------------- T-MT-02 (semantics.md §10.2)
+
+
+def t_mt_02(lab, endpoint):
+    """No reader: frames for a macvtap go to its netdev's own stack; with a queue open (kernel:
+    /dev/tapN opened; subnic: a guest connected to the stream socket) and nobody reading, to
+    the queue; closed again, to the stack."""
+    import socket
+    mt = P(lab, "mt")
+    ns_e = lab.add_ns("e")
+    if lab.backend.name == "kernel":
+        lab.ip(lab.ns_h, "link", "add", mt, "link", lab.eth0, "type", "macvtap", "mode", "bridge")
+    else:
+        path = os.path.join(lab.tmpdir, "mt.sock")
+        must(lab.backend._cli("link", "add", mt, "link", lab.eth0, "type", "macvtap", "mode",
+                              "bridge", endpoint, path))
+    lab.ip(lab.ns_h, "link", "set", mt, "netns", ns_e)
+    lab.ip(ns_e, "addr", "add", "10.0.0.9/24", "dev", mt)
+    lab.ip(ns_e, "link", "set", mt, "up")
+    lab.backend.settle()
+
+    def x_ping():
+        lab.ip(lab.ns_x, "neigh", "flush", "all")
+        return lab.ping(lab.ns_x, "10.0.0.9")["ok"]
+
+    obs = {"no_reader": x_ping()}
+    if lab.backend.name == "kernel":
+        queue = V.TapFd.open_macvtap(ns_e, mt, lab.tmpdir)
+        obs["queue_open"] = x_ping()
+        queue.close()
+    else:
+        queue = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        queue.connect(path)
+        queue.send(b"")  # connected, never reads
+        deadline = time.monotonic() + 3
+        while time.monotonic() < deadline:
+            show = lab.backend._cli("-d", "-j", "-n", ns_e, "link", "show", mt)
+            if show.ok and json.loads(show.out)[0].get("subnic", {}).get("vm", {}).get("connected"):
+                break
+            time.sleep(0.05)
+        obs["queue_open"] = x_ping()
+        queue.close()
+        time.sleep(0.2)  # subnicd sees the hang-up
+    obs["queue_closed"] = x_ping()
+    return obs
+
+
+vmcase("T-MT-02", "macvtap with no reader: its netdev's stack answers; with a queue, not",
+       {"no_reader": True, "queue_open": False, "queue_closed": True},
+       endpoint="stream")(t_mt_02)
