@@ -64,8 +64,7 @@ void BM_TransmitBridgeUnicast(benchmark::State& state) {
   Decision d;
   for (auto _ : state) {
     d.clear();
-    BurstState b;
-    port.transmit(0, FrameView{f}, false, b, d);
+    port.transmit(0, FrameView{f}, false, d);
     benchmark::DoNotOptimize(d.deliveries.data());
   }
   state.SetItemsProcessed(state.iterations());
@@ -79,8 +78,7 @@ void BM_TransmitVepa(benchmark::State& state) {
   Decision d;
   for (auto _ : state) {
     d.clear();
-    BurstState b;
-    port.transmit(0, FrameView{f}, false, b, d);
+    port.transmit(0, FrameView{f}, false, d);
     benchmark::DoNotOptimize(d.to_wire);
   }
   state.SetItemsProcessed(state.iterations());

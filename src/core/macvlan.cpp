@@ -435,10 +435,6 @@ void MacvlanPort::receive(FrameView frame, bool gso, BurstState& burst, Decision
     return;
   }
 
-  if (forward_source(eth->src, out)) {
-    out.consumed = true;
-    return;
-  }
   std::optional<std::uint32_t> dest;
   if (passthru_) {
     if (!uppers_.empty()) {
@@ -446,6 +442,16 @@ void MacvlanPort::receive(FrameView frame, bool gso, BurstState& burst, Decision
     }
   } else {
     dest = lookup_up(eth->dst);
+  }
+  receive_unicast(*eth, dest, out);
+}
+
+[[gnu::always_inline]] inline void MacvlanPort::receive_unicast(const EthHeader& eth,
+                                                                std::optional<std::uint32_t> dest,
+                                                                Decision& out) const {
+  if (forward_source(eth.src, out)) {
+    out.consumed = true;
+    return;
   }
   if (!dest || uppers_[*dest].mode == MacvlanMode::kSource) {
     out.to_lower_host = true;
@@ -457,11 +463,10 @@ void MacvlanPort::receive(FrameView frame, bool gso, BurstState& burst, Decision
     out.deliveries.push_back(Delivery{*dest, DropReason::kUpperDown, false});
     return;
   }
-  out.deliveries.push_back(Delivery{*dest, DropReason::kNone, passthru_ && eth->dst != u.mac});
+  out.deliveries.push_back(Delivery{*dest, DropReason::kNone, passthru_ && eth.dst != u.mac});
 }
 
-void MacvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, BurstState& burst,
-                           Decision& out) const {
+void MacvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Decision& out) const {
   const auto eth = frame.parse();
   if (!eth) {
     out.drop = DropReason::kMalformed;
@@ -482,7 +487,9 @@ void MacvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Burs
         out.drop = DropReason::kTooBig;
         return;
       }
-      receive(frame, gso, burst, out);
+      // The re-received frame is the same unicast: skip its second parse and lookup (a port
+      // with a bridge upper is never passthru, so receive() would find the same `dest`).
+      receive_unicast(*eth, dest, out);
       out.to_lower_host = false;
       return;
     }

@@ -124,8 +124,9 @@ class MacvlanPort {
   void receive(FrameView frame, bool gso, BurstState& burst, Decision& out) const;
 
   /// A frame transmitted by upper `sender` (macvlan_queue_xmit): local deliveries and wire.
-  void transmit(std::uint32_t sender, FrameView frame, bool gso, BurstState& burst,
-                Decision& out) const;
+  /// Needs no BurstState: a bridge upper's broadcast is distributed synchronously
+  /// (macvlan_broadcast from macvlan_queue_xmit), never through the broadcast queue.
+  void transmit(std::uint32_t sender, FrameView frame, bool gso, Decision& out) const;
 
   // ---- inspection ------------------------------------------------------------------------
 
@@ -157,6 +158,10 @@ class MacvlanPort {
   /// macvlan_forward_source: copies to UP source-mode uppers listing `src`; true if one of
   /// them has nodst (the frame is consumed).
   bool forward_source(const Mac& src, Decision& out) const;
+  /// The unicast half of receive() once the destination upper is known (`dest`: the UP upper
+  /// owning dst, the passthru upper, or none): source-mode copies, then `dest` or the lower.
+  void receive_unicast(const EthHeader& eth, std::optional<std::uint32_t> dest,
+                       Decision& out) const;
 
   LowerState lower_;
   std::vector<MacvlanUpper> uppers_;

@@ -516,7 +516,6 @@ void Datapath::tick_bridges(const Snapshot& snap) {
 
 void Datapath::on_upper(const Snapshot&, const PortSnapshot& ps, std::uint32_t index) {
   auto& up = *ps.uppers[index];
-  core::BurstState burst;
   wire_.clear();
   wire_sender_.clear();
   for (std::size_t k = 0; k < kBurst; ++k) {
@@ -537,7 +536,7 @@ void Datapath::on_upper(const Snapshot&, const PortSnapshot& ps, std::uint32_t i
       up.counters.drop(core::DropReason::kMalformed, false);
       continue;
     }
-    upper_transmit(ps, index, buf, *got, burst);
+    upper_transmit(ps, index, buf, *got);
   }
   flush_wire(ps);
 }
@@ -548,7 +547,6 @@ void Datapath::on_vm(const PortSnapshot& ps, std::uint32_t index) {
     return;
   }
   up.vm->service();
-  core::BurstState burst;
   wire_.clear();
   wire_sender_.clear();
   const core::Mac own = ps.port.mac(index);
@@ -573,7 +571,7 @@ void Datapath::on_vm(const PortSnapshot& ps, std::uint32_t index) {
       up.counters.drop(core::DropReason::kSrcMac, false);
       continue;
     }
-    upper_transmit(ps, index, buf, len, burst);
+    upper_transmit(ps, index, buf, len);
   }
   flush_wire(ps);
   // What recv consumed from the guest's transmit ring is returned now, not at the next send.
@@ -581,7 +579,7 @@ void Datapath::on_vm(const PortSnapshot& ps, std::uint32_t index) {
 }
 
 void Datapath::upper_transmit(const PortSnapshot& ps, std::uint32_t index, std::uint8_t* buf,
-                              std::size_t len, core::BurstState& burst) {
+                              std::size_t len) {
   auto& up = *ps.uppers[index];
   const core::FrameView frame{buf + io::kVnetHdrLen, len - io::kVnetHdrLen};
   up.counters.tx_packets.add();
@@ -596,7 +594,7 @@ void Datapath::upper_transmit(const PortSnapshot& ps, std::uint32_t index, std::
     }
     iv->transmit(index, frame, is_gso(buf), decision_);
   } else {
-    ps.port.macvlan()->transmit(index, frame, is_gso(buf), burst, decision_);
+    ps.port.macvlan()->transmit(index, frame, is_gso(buf), decision_);
   }
   if (decision_.drop != core::DropReason::kNone) {
     up.counters.drop(decision_.drop, false);

@@ -165,7 +165,7 @@ class Datapath {
   /// One frame the upper transmits (`buf` = vnet header + frame, with kVlanTagLen bytes of
   /// headroom before it): the driver's decision, local copies, and the wire queue (wire_).
   void upper_transmit(const PortSnapshot& ps, std::uint32_t index, std::uint8_t* buf,
-                      std::size_t len, core::BurstState& burst);
+                      std::size_t len);
   /// Writes one frame the upper receives to its endpoint: the TAP, or the VM (segmented and
   /// with checksums completed to fit the guest's offloads). False when it was refused.
   bool to_upper(UpperIo& up, std::uint8_t* buf, std::size_t len);

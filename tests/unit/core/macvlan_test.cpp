@@ -94,8 +94,7 @@ struct Lab {
   }
   Decision tx(const std::string& from, const std::vector<std::uint8_t>& f) const {
     Decision d;
-    BurstState b;
-    port.transmit(index(from), FrameView{f}, false, b, d);
+    port.transmit(index(from), FrameView{f}, false, d);
     return d;
   }
 };
@@ -714,16 +713,15 @@ TEST(Macvlan, BridgeLocalLengthChecks) {
   ASSERT_TRUE(l.port.set_mtu(l.index("B"), 1000));
   const auto big = frame(Mac::broadcast(), l.macs["A"], 0x0800, 1100);
   Decision d;
-  BurstState b;
-  l.port.transmit(l.index("A"), FrameView{big}, false, b, d);
+  l.port.transmit(l.index("A"), FrameView{big}, false, d);
   ASSERT_EQ(d.deliveries.size(), 1u);
   EXPECT_EQ(d.deliveries[0].drop, DropReason::kTooBig);
   d.clear();
-  l.port.transmit(l.index("A"), FrameView{big}, true, b, d);
+  l.port.transmit(l.index("A"), FrameView{big}, true, d);
   EXPECT_EQ(d.deliveries[0].drop, DropReason::kNone);
   const auto huge = frame(l.macs["B"], l.macs["A"], 0x0800, 1519);
   d.clear();
-  l.port.transmit(l.index("A"), FrameView{huge}, false, b, d);
+  l.port.transmit(l.index("A"), FrameView{huge}, false, d);
   EXPECT_EQ(d.drop, DropReason::kTooBig);
 }
 
