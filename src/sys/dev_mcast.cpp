@@ -53,30 +53,32 @@ std::vector<std::string_view> fields(std::string_view line) {
 
 }  // namespace
 
-std::vector<core::Mac> parse_dev_mcast(std::string_view text, int ifindex) {
-  std::vector<core::Mac> out;
+namespace {
+
+// Calls f(ifindex, mac) for every well-formed line of the file's text.
+template <typename F>
+void for_each_entry(std::string_view text, F&& f) {
   while (!text.empty()) {
     const auto nl = text.find('\n');
     const std::string_view line = text.substr(0, nl);
     text = nl == std::string_view::npos ? std::string_view{} : text.substr(nl + 1);
 
-    const auto f = fields(line);
-    if (f.size() != 5) {
+    const auto fl = fields(line);
+    if (fl.size() != 5) {
       continue;
     }
     int idx = 0;
-    const auto [p, ec] = std::from_chars(f[0].data(), f[0].data() + f[0].size(), idx);
-    if (ec != std::errc{} || p != f[0].data() + f[0].size() || idx != ifindex) {
+    const auto [p, ec] = std::from_chars(fl[0].data(), fl[0].data() + fl[0].size(), idx);
+    if (ec != std::errc{} || p != fl[0].data() + fl[0].size()) {
       continue;
     }
-    if (auto mac = parse_hex_mac(f[4])) {
-      out.push_back(*mac);
+    if (auto mac = parse_hex_mac(fl[4])) {
+      f(idx, *mac);
     }
   }
-  return out;
 }
 
-Result<std::vector<core::Mac>> read_dev_mcast(int ifindex) {
+Result<std::string> read_file() {
   UniqueFd fd{::open(kPath, O_RDONLY | O_CLOEXEC)};
   if (!fd) {
     return sys_error(kPath);
@@ -97,7 +99,41 @@ Result<std::vector<core::Mac>> read_dev_mcast(int ifindex) {
     }
     text.append(chunk, static_cast<std::size_t>(n));
   }
-  return parse_dev_mcast(text, ifindex);
+  return text;
+}
+
+}  // namespace
+
+std::vector<core::Mac> parse_dev_mcast(std::string_view text, int ifindex) {
+  std::vector<core::Mac> out;
+  for_each_entry(text, [&](int idx, const core::Mac& mac) {
+    if (idx == ifindex) {
+      out.push_back(mac);
+    }
+  });
+  return out;
+}
+
+DevMcastTable parse_dev_mcast_all(std::string_view text) {
+  DevMcastTable out;
+  for_each_entry(text, [&](int idx, const core::Mac& mac) { out[idx].push_back(mac); });
+  return out;
+}
+
+Result<std::vector<core::Mac>> read_dev_mcast(int ifindex) {
+  auto text = read_file();
+  if (!text) {
+    return tl::unexpected<Error>{text.error()};
+  }
+  return parse_dev_mcast(*text, ifindex);
+}
+
+Result<DevMcastTable> read_dev_mcast_all() {
+  auto text = read_file();
+  if (!text) {
+    return tl::unexpected<Error>{text.error()};
+  }
+  return parse_dev_mcast_all(*text);
 }
 
 }  // namespace subnic::sys

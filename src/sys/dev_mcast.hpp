@@ -8,6 +8,7 @@
 #pragma once
 
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "core/error.hpp"
@@ -25,5 +26,17 @@ Result<std::vector<core::Mac>> read_dev_mcast(int ifindex);
 /// `ifindex` and whose last is 12 hex digits. Malformed lines and addresses of
 /// other lengths (non-Ethernet devices) are skipped.
 std::vector<core::Mac> parse_dev_mcast(std::string_view text, int ifindex);
+
+/// Every device's list at once: ifindex -> addresses in file order (devices without an
+/// address are absent).
+using DevMcastTable = std::unordered_map<int, std::vector<core::Mac>>;
+
+/// The whole file of the calling thread's namespace, parsed once: what a periodic resync of
+/// N devices in one namespace should read instead of N times read_dev_mcast (each reads the
+/// whole file, so N devices cost O(N^2) lines). Errors: as read_dev_mcast.
+Result<DevMcastTable> read_dev_mcast_all();
+
+/// Pure parser behind read_dev_mcast_all(); skips what parse_dev_mcast skips.
+DevMcastTable parse_dev_mcast_all(std::string_view text);
 
 }  // namespace subnic::sys

@@ -57,6 +57,23 @@ TEST(ParseDevMcast, SkipsMalformedLinesAndOtherAddressLengths) {
   EXPECT_EQ(parse_dev_mcast(text, 3), std::vector<Mac>{mac("01:00:5e:00:00:02")});
 }
 
+TEST(ParseDevMcastAll, EveryDeviceInFileOrderAsTheOneDeviceParserSeesIt) {
+  const auto all = parse_dev_mcast_all(kSample);
+  ASSERT_EQ(all.size(), 3u);
+  for (const int idx : {1, 4, 12}) {
+    ASSERT_TRUE(all.contains(idx)) << idx;
+    EXPECT_EQ(all.at(idx), parse_dev_mcast(kSample, idx)) << idx;
+  }
+  EXPECT_FALSE(all.contains(2));
+}
+
+TEST(ParseDevMcastAll, SkipsMalformedLines) {
+  const auto all =
+      parse_dev_mcast_all("3 a 1 0 01005e0000zz\nx3 a 1 0 01005e000001\n5 b 1 0 01005e000002");
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all.at(5), std::vector<Mac>{mac("01:00:5e:00:00:02")});
+}
+
 TEST(ReadDevMcast, ReadsTheCurrentNamespace) {
   // No root needed: lo exists everywhere; its list may or may not be empty.
   auto r = read_dev_mcast(1);
@@ -64,6 +81,14 @@ TEST(ReadDevMcast, ReadsTheCurrentNamespace) {
   for (const auto& m : *r) {
     EXPECT_TRUE(m.is_group()) << m.to_string();
   }
+}
+
+TEST(ReadDevMcastAll, AgreesWithTheOneDeviceRead) {
+  auto all = read_dev_mcast_all();
+  ASSERT_TRUE(all) << all.error().message;
+  auto lo = read_dev_mcast(1);
+  ASSERT_TRUE(lo) << lo.error().message;
+  EXPECT_EQ(all->contains(1) ? all->at(1) : std::vector<Mac>{}, *lo);
 }
 
 }  // namespace
