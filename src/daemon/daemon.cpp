@@ -390,6 +390,9 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
     }
   }
   std::shared_ptr<LowerIo> io;
+  // The lower's ingress table (apply_steer); a port stacked on a subnic VLAN has none: what it
+  // consumes never reaches the VLAN's TAP.
+  Result<sys::IngressSteer> steer = tl::unexpected{Error{ENODEV, "stacked on a subnic vlan"}};
   if (via_vlan != 0) {
     io = std::make_shared<LowerIo>();
   } else {
@@ -398,6 +401,7 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
       return tl::unexpected{guard.error()};
     }
     auto sock = io::PacketSocket::open(li.ifindex);
+    steer = sys::IngressSteer::open(li.name, li.ifindex);
     if (auto st = guard->leave(); !st) {
       return tl::unexpected{st.error()};
     }
@@ -419,6 +423,9 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
           {},
           {},
           via_vlan};
+  if (steer) {
+    l.steer.emplace(std::move(*steer));
+  }
   if (!kind.empty()) {
     if (auto st = make_port(ns, li, l, kind); !st) {
       return tl::unexpected{st.error()};
@@ -447,7 +454,6 @@ Status Daemon::make_port(Netns& ns, const sys::LinkInfo& li, Lower& l, std::stri
     return tl::unexpected{guard.error()};
   }
   auto route = io::RawIpSocket::open(li.ifindex);
-  auto steer = sys::IngressSteer::open(li.name, li.ifindex);
   auto neigh = sys::Netlink::open();
   if (auto st = guard->leave(); !st) {
     return st;
@@ -457,9 +463,6 @@ Status Daemon::make_port(Netns& ns, const sys::LinkInfo& li, Lower& l, std::stri
   }
   l.port = Port{core::IpvlanPort{lower_state(li)}};
   l.io->route.emplace(std::move(*route));
-  if (steer) {
-    l.steer.emplace(std::move(*steer));
-  }
   if (neigh) {
     l.io->neigh.emplace(std::move(*neigh));
   }
@@ -1116,9 +1119,14 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
       }
       // What an AF_PACKET lower cannot do like the kernel (semantics.md §13).
       dev.push_back("lower-taps: bridge-local frames are not seen by the lower's packet sockets");
-      if (cfg.mode == core::MacvlanMode::kPassthru || cfg.mode == core::MacvlanMode::kPrivate ||
-          cfg.mode == core::MacvlanMode::kSource) {
-        dev.push_back("consume: frames the kernel takes from the lower's own stack still reach it");
+      // The [CONSUME] frames are dropped by the lower's ingress table (apply_steer); a port
+      // stacked on a subnic VLAN hands its VLAN's TAP only what the kernel would pass.
+      if ((cfg.mode == core::MacvlanMode::kPassthru || cfg.mode == core::MacvlanMode::kPrivate ||
+           cfg.mode == core::MacvlanMode::kSource) &&
+          l.via_vlan == 0 && (!l.steer || l.steer_failed)) {
+        dev.push_back(
+            "consume: frames the kernel takes from the lower's own stack still reach it (no "
+            "nftables ingress hook)");
       }
     } else {
       const auto& iv = *l.port.ipvlan();
@@ -1139,7 +1147,7 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
       ext["address_conflicts_seen"] = cfg.conflicts_seen;
       ext["dev_id"] = cfg.dev_id;
       dev.push_back("lower-taps: frames between uppers are not seen by the lower's packet sockets");
-      if (iv.mode() != core::IpvlanMode::kL3S && (!l.steer || l.steer_failed)) {
+      if (iv.mode() != core::IpvlanMode::kL3S && l.via_vlan == 0 && (!l.steer || l.steer_failed)) {
         dev.push_back(
             "consume: frames for an upper's address also reach the lower's own stack "
             "(no nftables ingress hook; keep forwarding off there)");
@@ -1633,20 +1641,23 @@ void Daemon::on_monitor(Netns& ns) {
 // ---- publishing and state ------------------------------------------------------------------
 
 void Daemon::apply_steer(Lower& l) {
-  const auto* iv = l.port.ipvlan();
-  if (iv == nullptr || !l.steer) {
+  if (!l.steer) {
     return;
   }
   sys::SteerRules r;
-  r.unicast_only = iv->mode() == core::IpvlanMode::kL2;
-  if (iv->mode() != core::IpvlanMode::kL3S) {
-    for (const auto& u : iv->uppers()) {
-      if (u.up) {
-        r.addrs.insert(r.addrs.end(), u.addrs.begin(), u.addrs.end());
+  if (const auto* mv = l.port.macvlan()) {
+    r = sys::macvlan_steer_rules(*mv);
+  } else if (const auto* iv = l.port.ipvlan()) {
+    r.unicast_only = iv->mode() == core::IpvlanMode::kL2;
+    if (iv->mode() != core::IpvlanMode::kL3S) {
+      for (const auto& u : iv->uppers()) {
+        if (u.up) {
+          r.addrs.insert(r.addrs.end(), u.addrs.begin(), u.addrs.end());
+        }
       }
     }
+    std::sort(r.addrs.begin(), r.addrs.end());
   }
-  std::sort(r.addrs.begin(), r.addrs.end());
   if (auto st = l.steer->apply(r); !st) {
     if (!l.steer_failed) {
       spdlog::warn("{}: frames for uppers will also reach its own stack: {}", l.ifname,

@@ -68,7 +68,8 @@ class Daemon {
     Port port;
     std::shared_ptr<LowerIo> io;
     core::LowerFilter applied;
-    /// ipvlan: the lower's ingress table dropping what the kernel's rx handler consumes.
+    /// The lower's ingress table dropping what the kernel's rx handler consumes (macvlan's
+    /// [CONSUME] frames, ipvlan's deliveries); none for a port stacked on a subnic VLAN.
     std::optional<sys::IngressSteer> steer;
     bool steer_failed = false;
     std::vector<std::uint64_t> upper_ids;  // index-aligned with port.uppers()
@@ -194,8 +195,9 @@ class Daemon {
   void apply_ipvlan_mode_to(Upper& u, const core::IpvlanPort& iv);
   /// ipvlan: the upper's addresses as its namespace has them now (address ownership).
   void sync_addresses(Upper& u, Lower& l, std::uint32_t idx);
-  /// ipvlan: makes the lower's ingress table drop frames for the UP uppers' addresses (l2:
-  /// unicast only; l3: all; l3s: none, the lower's stack delivers them in the kernel).
+  /// Makes the lower's ingress table drop what the kernel's rx handler consumes. macvlan:
+  /// sys::macvlan_steer_rules. ipvlan: frames for the UP uppers' addresses (l2: unicast only;
+  /// l3: all; l3s: none, the lower's stack delivers them in the kernel).
   void apply_steer(Lower& l);
 
   // 802.1Q devices, veth pairs, bridges (daemon_l2.cpp).
@@ -241,7 +243,7 @@ class Daemon {
                                                          std::uint64_t inode,
                                                          const std::string& label);
   /// Creates the port object of `kind` ("macvlan"/"ipvlan") for `l` (lower `li` in `ns`); for
-  /// ipvlan also its route socket, ingress steer and neighbour netlink.
+  /// ipvlan also its route socket and neighbour netlink.
   Status make_port(Netns& ns, const sys::LinkInfo& li, Lower& l, std::string_view kind);
 
   // Publishing and state.

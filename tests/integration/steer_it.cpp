@@ -111,6 +111,45 @@ TEST_F(SteerIT, AllTakesEveryFrameFromTheStackOfABridgePort) {
   EXPECT_TRUE(ping_from_b());
 }
 
+// macvlan's MAC rules on the real kernel: B's unicast echo request is dropped by source (nodst)
+// or as unicast (passthru), not as a group frame's source (the echo of a private upper); the
+// packet socket sees it every time.
+TEST_F(SteerIT, MacvlanRulesDropByMac) {
+  auto sock = io::PacketSocket::open(v0_.ifindex);
+  ASSERT_TRUE(sock) << sock.error().message;
+  auto steer = sys::IngressSteer::open("sntv0", v0_.ifindex);
+  ASSERT_TRUE(steer) << steer.error().message;
+  sys::SteerRules r;
+  r.src_group = {v1_.address};
+  ASSERT_TRUE(steer->apply(r));
+  EXPECT_TRUE(ping_from_b());
+  r = {};
+  r.src_any = {v1_.address};
+  ASSERT_TRUE(steer->apply(r));
+  (void)echo_requests(*sock);
+  EXPECT_FALSE(ping_from_b());
+  EXPECT_GE(echo_requests(*sock), 1);
+  r = {};
+  r.unicast = true;
+  ASSERT_TRUE(steer->apply(r));
+  EXPECT_FALSE(ping_from_b());
+  EXPECT_GE(echo_requests(*sock), 1);
+  ASSERT_TRUE(steer->apply(sys::SteerRules{}));
+  EXPECT_TRUE(ping_from_b());
+}
+
+// A table left behind by a killed subnicd goes at the first apply(), even an empty one.
+TEST_F(SteerIT, TheFirstApplyDeletesATableLeftBehind) {
+  const std::string t = "subnic_" + std::to_string(v0_.ifindex);
+  auto r = run("ip netns exec " + a().name() + " nft add table netdev " + t);
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto steer = sys::IngressSteer::open("sntv0", v0_.ifindex);
+  ASSERT_TRUE(steer) << steer.error().message;
+  EXPECT_TRUE(steer->apply(sys::SteerRules{}));
+  EXPECT_EQ(run("ip netns exec " + a().name() + " nft list tables").output.find(t),
+            std::string::npos);
+}
+
 TEST_F(SteerIT, TheTableGoesWithTheObject) {
   {
     auto steer = sys::IngressSteer::open("sntv0", v0_.ifindex);
