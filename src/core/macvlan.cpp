@@ -310,16 +310,18 @@ void MacvlanPort::rebuild() {
   for (std::uint32_t i = 0; i < uppers_.size(); ++i) {
     const auto& u = uppers_[i];
     bc_queue_len_used_ = std::max(bc_queue_len_used_, u.bcqueuelen);
-    if (!u.up) {
-      continue;
-    }
-    by_mac.emplace_back(u.mac, i);
-    up_order_.push_back(i);
+    // A source list stays in the port's vlan_source_hash while its upper is down
+    // (macvlan_hash_add_source at changelink): forward_source checks IFF_UP per copy.
     if (u.mode == MacvlanMode::kSource) {
       for (const auto& s : u.sources) {
         sources_.emplace_back(s, i);
       }
     }
+    if (!u.up) {
+      continue;
+    }
+    by_mac.emplace_back(u.mac, i);
+    up_order_.push_back(i);
     synced.insert(synced.end(), u.mc_list.begin(), u.mc_list.end());
   }
   up_by_mac_.rebuild(by_mac);
@@ -367,9 +369,12 @@ bool MacvlanPort::forward_source(const Mac& src, Decision& out) const {
   auto it = std::lower_bound(sources_.begin(), sources_.end(), src,
                              [](const auto& e, const Mac& m) { return e.first < m; });
   for (; it != sources_.end() && it->first == src; ++it) {
-    out.deliveries.push_back(Delivery{it->second, DropReason::kNone, false});
+    // macvlan_forward_source: nodst consumes before macvlan_forward_source_one checks IFF_UP.
     if (uppers_[it->second].flags & kMacvlanNoDst) {
       consume = true;
+    }
+    if (uppers_[it->second].up) {
+      out.deliveries.push_back(Delivery{it->second, DropReason::kNone, false});
     }
   }
   return consume;

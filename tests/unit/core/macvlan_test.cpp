@@ -493,6 +493,31 @@ TEST(Macvlan, T_MV_27_SourceNodst) {
   EXPECT_EQ(l.receivers(d), Names{"A"});
 }
 
+// macvlan_forward_source sets `consume` for a nodst entry before macvlan_forward_source_one
+// checks IFF_UP: a down nodst upper still takes its sources' frames from everyone else.
+TEST(Macvlan, SourceNodstConsumesWhileItsUpperIsDown) {
+  Lab l;
+  l.add("A", MacvlanMode::kBridge);
+  l.add("S", MacvlanMode::kSource);
+  MacvlanChange c = macaddr(MacaddrOp::kAdd, {kOutside});
+  c.flags = kMacvlanNoDst;
+  ASSERT_TRUE(l.port.changelink(l.index("S"), c));
+  l.port.stop(l.index("S"));
+  auto d = l.rx(frame(l.macs["A"], kOutside));
+  EXPECT_TRUE(l.receivers(d).empty());
+  EXPECT_TRUE(d.consumed);
+  EXPECT_FALSE(d.to_lower_host);
+  d = l.rx(frame(Mac::broadcast(), kOutside));
+  EXPECT_TRUE(l.receivers(d).empty());
+  EXPECT_TRUE(d.consumed);
+  // Without nodst a down source upper changes nothing: A and the lower get their frames.
+  MacvlanChange clear;
+  clear.flags = 0;
+  ASSERT_TRUE(l.port.changelink(l.index("S"), clear));
+  d = l.rx(frame(l.macs["A"], kOutside));
+  EXPECT_EQ(l.receivers(d), Names{"A"});
+}
+
 // T-MV-28: source list operations.
 TEST(Macvlan, T_MV_28_SourceListOperations) {
   Lab l;
