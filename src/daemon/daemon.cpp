@@ -749,6 +749,19 @@ Result<Json> Daemon::link_add(const Json& p) {
       tli = tl::unexpected{st.error()};
     }
   }
+  if (tli && p.contains("to_netns")) {
+    // `ip link add NAME link LOWER netns NS`: rtnl_newlink creates the device in NS. The TAP
+    // is made beside its lower and moved; a name taken in NS fails the add (EEXIST).
+    auto target = netns_by_name(p["to_netns"].get<std::string>());
+    Status st = target ? (*ns)->nl.set_netns(tli->ifindex, (*target)->fd.get())
+                       : Status{tl::unexpected{target.error()}};
+    if (st) {
+      ns = target;
+      tli = (*ns)->nl.get_link(name);
+    } else {
+      tli = tl::unexpected{st.error()};
+    }
+  }
   if (!tli) {
     if (tap) {
       (void)tap->destroy();
