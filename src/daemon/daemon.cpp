@@ -1483,7 +1483,23 @@ void Daemon::sync_upper(std::uint64_t id) {
   }
   // The upper's receive filter, as its namespace's stack set it.
   std::vector<core::Mac> mc;
-  if (auto guard = sys::NetnsGuard::enter(ns->fd.get())) {
+  if (mc_tables_) {
+    // A resync of every device: each namespace's file is read once (sync_all).
+    auto t = mc_tables_->find(ns->inode);
+    if (t == mc_tables_->end()) {
+      sys::DevMcastTable table;
+      if (auto guard = sys::NetnsGuard::enter(ns->fd.get())) {
+        if (auto all = sys::read_dev_mcast_all()) {
+          table = std::move(*all);
+        }
+        (void)guard->leave();
+      }
+      t = mc_tables_->emplace(ns->inode, std::move(table)).first;
+    }
+    if (const auto list = t->second.find(u.ifindex); list != t->second.end()) {
+      mc = core::normalize_mc_list(list->second);
+    }
+  } else if (auto guard = sys::NetnsGuard::enter(ns->fd.get())) {
     if (auto list = sys::read_dev_mcast(u.ifindex)) {
       mc = core::normalize_mc_list(std::move(*list));
     }
@@ -1579,9 +1595,12 @@ void Daemon::sync_all() {
   for (const auto& [id, u] : uppers_) {
     ids.push_back(id);
   }
+  std::unordered_map<std::uint64_t, sys::DevMcastTable> tables;
+  mc_tables_ = &tables;
   for (const auto id : ids) {
     sync_upper(id);
   }
+  mc_tables_ = nullptr;
   std::vector<std::uint64_t> dev_ids, port_keys;
   for (const auto& [id, d] : devs_) {
     dev_ids.push_back(id);

@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +22,7 @@
 #include "core/macvlan.hpp"
 #include "daemon/datapath.hpp"
 #include "daemon/port.hpp"
+#include "sys/dev_mcast.hpp"
 #include "sys/netlink.hpp"
 #include "sys/netns.hpp"
 #include "sys/steer.hpp"
@@ -277,6 +279,9 @@ class Daemon {
   };
   std::map<int, std::unique_ptr<Client, ClientDeleter>> clients_;
   bool dirty_ = false;
+  /// During sync_all: each namespace's multicast lists, read once for all its uppers
+  /// (namespace inode -> table); null otherwise, and sync_upper reads its own device's.
+  std::unordered_map<std::uint64_t, sys::DevMcastTable>* mc_tables_ = nullptr;
 };
 
 }  // namespace subnic::daemon
