@@ -237,6 +237,14 @@ void Bridge::remove_port(std::uint32_t i, std::uint64_t now_ns) {
     ++it;
   }
   ports_.erase(ports_.begin() + i);
+  // BPDUs queued and not yet handed out: the removed port's are never sent (its device is
+  // gone), later ports' indices shift down with their ports.
+  std::erase_if(pending_, [i](const BpduOut& b) { return b.port == i; });
+  for (auto& b : pending_) {
+    if (b.port > i) {
+      --b.port;
+    }
+  }
   rebuild_local_entries(now_ns_);  // another port may share the removed port's MAC
 }
 
