@@ -7,6 +7,8 @@ pkgs=(
   libfmt-dev libspdlog-dev nlohmann-json3-dev libexpected-dev libcli11-dev libmnl-dev
   libnftables-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # fuzzing (tests/fuzz): clang with libFuzzer and the sanitizer runtimes
+  clang-14 libclang-rt-14-dev
   # lab: namespaces, probes, DHCP, captures, netfilter counters (ipvlan lab)
   # (busybox-static: the DHCP client in the lab and the VM guests' userland; it replaces busybox)
   iproute2 iputils-ping dnsmasq-base busybox-static tcpdump procps python3 kmod nftables

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds subnic and runs every test: unit, integration (root), lab scenarios against the kernel
 # oracle (root), then the unit and integration tests again under AddressSanitizer and
-# UndefinedBehaviorSanitizer. Under CI=true a missing privilege or tool fails the run.
+# UndefinedBehaviorSanitizer, and the libFuzzer targets (tests/fuzz) for 30 s each. Under
+# CI=true a missing privilege or tool fails the run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 if [[ $EUID -ne 0 && "${CI:-}" == "true" ]]; then
@@ -13,6 +14,10 @@ git ls-files -z '*.cpp' '*.hpp' | xargs -0 clang-format --dry-run -Werror
 echo "== sanitizer build (ASan + UBSan): unit and integration tests"
 BUILD_DIR=build-asan BUILD_TYPE=Debug scripts/build.sh -DSUBNIC_SANITIZE=ON -DSUBNIC_BENCH=OFF
 (cd build-asan && ctest --output-on-failure -L 'unit|integration' -j2)
+echo "== fuzz build (clang, libFuzzer + ASan + UBSan): every fuzz target for 30 s on its corpus"
+CXX=clang++-14 BUILD_DIR=build-fuzz scripts/build.sh -DSUBNIC_FUZZ=ON -DSUBNIC_TESTS=OFF \
+  -DSUBNIC_BENCH=OFF
+(cd build-fuzz && ctest --output-on-failure -L fuzz -j2)
 echo "== release build: every test"
 scripts/build.sh
 cd build
