@@ -251,6 +251,11 @@ class Daemon {
   // Publishing and state.
   void publish();
   void save_state();
+  /// Records that a TAP `name` is about to be created in `ns`, and saves the state.
+  void journal_tap(Netns& ns, const std::string& name);
+  /// At restore, after every saved device is reattached: deletes the journalled TAPs that
+  /// exist, are TAPs (kind "tun") and belong to nothing subnicd owns.
+  void sweep_journal(const Json& creating);
   void restore_state();
   bool attach_saved(const Json& u);
 
@@ -279,6 +284,11 @@ class Daemon {
   };
   std::map<int, std::unique_ptr<Client, ClientDeleter>> clients_;
   bool dirty_ = false;
+  /// TAPs a request is creating, (namespace inode, name): saved *before* Tap::create
+  /// (journal_tap), so a TAP whose creation a kill -9 interrupted — persistent, but in no
+  /// upper or device of the state file — is deleted at the next start (sweep_journal). Cleared
+  /// when the request ends.
+  std::vector<std::pair<std::uint64_t, std::string>> creating_;
   /// During sync_all: each namespace's multicast lists, read once for all its uppers
   /// (namespace inode -> table); null otherwise, and sync_upper reads its own device's.
   std::unordered_map<std::uint64_t, sys::DevMcastTable>* mc_tables_ = nullptr;

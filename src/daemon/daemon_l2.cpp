@@ -90,6 +90,7 @@ Result<std::pair<io::Tap, sys::LinkInfo>> Daemon::make_tap(Netns& ns, const std:
   if (!guard) {
     return tl::unexpected(guard.error());
   }
+  journal_tap(ns, name);
   auto tap = io::Tap::create(name);
   (void)guard->leave();
   if (!tap) {
