@@ -285,8 +285,10 @@ void Datapath::port_receive(const PortSnapshot& ps, std::uint8_t* buf, std::size
     (ps.vlan ? ps.vlan->dev->counters : ps.lower->counters).drop(decision_.drop, true);
   }
   deliver(ps, decision_, buf, len);
-  if (ps.vlan && decision_.to_lower_host && decision_.drop == core::DropReason::kNone) {
-    // The VLAN device is this port's lower: its own stack gets what the rx handler passes on.
+  if (ps.vlan && decision_.to_lower_host) {
+    // The VLAN device is this port's lower: its own stack gets what the rx handler passes on,
+    // a broadcast the full queue dropped included (macvlan_handle_frame returns
+    // RX_HANDLER_PASS after macvlan_broadcast_enqueue fails).
     auto& dev = *ps.vlan->dev;
     if (dev.tap.write({buf, len})) {
       dev.counters.rx_packets.add();
