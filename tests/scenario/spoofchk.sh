@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # spoofchk and maxmacs (issue 7) with real frames. A namespace with a macvlan upper sends frames
 # with a forged source MAC (AF_PACKET, tests/scenario/pkt.py) to another upper: with spoofchk off
-# (the default) they arrive, as they do between two kernel macvlans of the same lab;
-# with it on none arrives and the sender's "spoofed" drop counter rises by the number sent; frames with its own MAC still arrive. The same
-# for ipvlan with a forged source IP. Then maxmacs on the lower: a macvlan upper beyond it is
+# (the default) they arrive, as they do between two kernel macvlans of the same lab; with it on
+# none arrives and the sender's "spoofed" drop counter rises by the number sent; frames with its
+# own MAC still arrive. The same for ipvlan with a forged source IP. Then maxmacs on the lower: a macvlan upper beyond it is
 # refused with ENOSPC, a limit below the count with EBUSY, and the limit and spoofchk survive a
 # restart of subnicd.
 source "$(dirname "$0")/lib.sh"
