@@ -73,7 +73,9 @@ struct LinkWords {
   std::optional<bool> up;
   std::optional<bool> promisc;
   std::optional<bool> allmulticast;
-  std::optional<std::string> master;  // "master BR", or "" for "nomaster"; the last word wins
+  std::optional<bool> spoofchk;          // subnic's: per upper (ip: `vf N spoofchk`)
+  std::optional<std::uint32_t> maxmacs;  // subnic's: per lower
+  std::optional<std::string> master;     // "master BR", or "" for "nomaster"; the last word wins
   std::optional<std::string> type;
   std::vector<std::string> type_args;
 };
@@ -201,6 +203,34 @@ CliResult<LinkWords> parse_words(std::string_view verb, std::span<const std::str
         return tl::unexpected{on.error()};
       }
       (w == "promisc" ? lw.promisc : lw.allmulticast) = *on;
+    } else if (w == "spoofchk") {
+      // subnic's word (issue 7), on `add` and `set`: ip has it only for SR-IOV VFs.
+      const std::string* arg = next();
+      if (arg == nullptr) {
+        return incomplete_command();
+      }
+      auto on = parse_on_off(w, *arg);
+      if (!on) {
+        return tl::unexpected{on.error()};
+      }
+      lw.spoofchk = *on;
+    } else if (w == "maxmacs") {
+      // subnic's word (issue 7), `set` only: the lower's MAC limit.
+      if (create) {
+        return not_supported(w);
+      }
+      const std::string* arg = next();
+      if (arg == nullptr) {
+        return incomplete_command();
+      }
+      if (lw.maxmacs) {
+        return duparg("maxmacs", *arg);
+      }
+      const auto n = get_u32(*arg);
+      if (!n) {
+        return invarg("Invalid \"maxmacs\" value", *arg);
+      }
+      lw.maxmacs = *n;
     } else if (in(kBeforeMaster, w)) {
       return not_supported(w);
     } else if (matches(w, "master")) {
@@ -345,6 +375,9 @@ CliResult<Command> parse_link_modify(std::string_view verb, std::span<const std:
     if (lw.netns) {
       p["to_netns"] = *lw.netns;
     }
+    if (lw.spoofchk) {
+      p["spoofchk"] = *lw.spoofchk;
+    }
   } else if (verb == "set") {
     cmd.method = "link.set";
     p["name"] = *lw.dev;
@@ -368,6 +401,12 @@ CliResult<Command> parse_link_modify(std::string_view verb, std::span<const std:
     }
     if (lw.allmulticast) {
       p["allmulticast"] = *lw.allmulticast;
+    }
+    if (lw.spoofchk) {
+      p["spoofchk"] = *lw.spoofchk;
+    }
+    if (lw.maxmacs) {
+      p["maxmacs"] = *lw.maxmacs;
     }
     if (lw.master && lw.master->empty()) {
       p["nomaster"] = true;

@@ -258,6 +258,14 @@ void print_subnic_details(const Json& link, std::string& out) {
     }
     out += "\n";
   }
+  // Every macvlan/ipvlan upper: its source check; macvlan: its lower's MAC limit (issue 7).
+  if (const auto sc = sub->find("spoofchk"); sc != sub->end() && sc->is_boolean()) {
+    out += std::string{"    subnic spoofchk "} + (sc->get<bool>() ? "on" : "off") + "\n";
+  }
+  if (const auto n = sub->find("lower_maxmacs"); n != sub->end() && n->is_number()) {
+    out += "    subnic lower " + str(link, "link") + " macs " +
+           sub->value("lower_macs", Json(0)).dump() + " maxmacs " + n->dump() + "\n";
+  }
   // macvtap/ipvtap: the VM endpoint's state.
   if (const auto vm = sub->find("vm"); vm != sub->end() && vm->is_object()) {
     out += std::string{"    subnic vm "} +

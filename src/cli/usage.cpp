@@ -20,7 +20,7 @@ std::string link_usage() {
   }
   return "Usage: subnic link add [ link DEV ] [ name ] NAME\n"
          "                  [ address LLADDR ] [ mtu MTU ] [ txqueuelen PACKETS ]\n"
-         "                  [ netns NETNSNAME ]\n"
+         "                  [ netns NETNSNAME ] [ spoofchk { on | off } ]\n"
          "                  type TYPE [ ARGS ]\n"
          "\n"
          "       subnic link delete { DEVICE | dev DEVICE }\n"
@@ -29,6 +29,7 @@ std::string link_usage() {
          "                  [ { up | down } ] [ address LLADDR ] [ mtu MTU ]\n"
          "                  [ name NEWNAME ] [ netns NETNSNAME ]\n"
          "                  [ promisc { on | off } ] [ allmulticast { on | off } ]\n"
+         "                  [ spoofchk { on | off } ] [ maxmacs NUMBER ]\n"
          "                  [ master DEVICE ] [ nomaster ]\n"
          "                  [ type TYPE ARGS ]\n"
          "\n"

@@ -29,6 +29,7 @@ enum class DropReason : std::uint8_t {
   kIsolated,     // bridge: ingress and egress port both isolated (br_skb_isolated)
   kNoEgress,     // bridge: no port may take it and no local copy (br_flood, br_forward)
   kSrcMac,       // a VM endpoint (macvtap/ipvtap) sent a source MAC that is not its upper's
+  kSpoofed,      // spoofchk on: source MAC (macvlan) or source IP (ipvlan) not the sender's own
   kCount,
 };
 
@@ -36,7 +37,8 @@ inline constexpr std::array<std::string_view, static_cast<std::size_t>(DropReaso
     kDropReasonNames = {"none",          "malformed",  "no_carrier", "lower_down",   "too_big",
                         "bc_queue_full", "upper_down", "no_queue",   "write_failed", "private",
                         "not_routable",  "pause",      "no_inject",  "route_failed", "bad_src",
-                        "stp_blocked",   "same_port",  "isolated",   "no_egress",    "src_mac"};
+                        "stp_blocked",   "same_port",  "isolated",   "no_egress",    "src_mac",
+                        "spoofed"};
 
 inline constexpr std::string_view to_string(DropReason r) {
   return kDropReasonNames[static_cast<std::size_t>(r)];

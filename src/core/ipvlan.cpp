@@ -111,6 +111,36 @@ std::optional<IpAddr> l3_key(FrameView frame, const EthHeader& eth, bool use_des
   }
 }
 
+bool spoofed_source(FrameView frame, const EthHeader& eth, const IpvlanUpper& u) {
+  if (eth.src != u.mac || eth.vlan_id) {
+    return true;
+  }
+  const auto b = frame.bytes();
+  const std::uint8_t* p = b.data() + eth.payload_offset;
+  const std::size_t len = b.size() - eth.payload_offset;
+  // An owned address, or the unspecified one (`n` bytes at `a`, IPv4 or IPv6).
+  const auto ok = [&](const std::uint8_t* a, bool v4) {
+    const std::size_t n = v4 ? 4 : 16;
+    if (all_zero(a, n)) {
+      return true;
+    }
+    const IpAddr ip = v4 ? IpAddr::from_v4(a) : IpAddr::from_v6(a);
+    return std::binary_search(u.addrs.begin(), u.addrs.end(), ip);
+  };
+  switch (eth.ethertype) {
+    case kEthPArp:
+      // Sender hardware address at 8, sender IP at 14 (RFC 826, Ethernet/IPv4).
+      return len < kArpEthIpv4 || !std::equal(p + 8, p + 14, u.mac.bytes.begin()) ||
+             !ok(p + 14, true);
+    case kEthPIpv4:
+      return len < kIpv4HeaderMin || (p[0] >> 4) != 4 || !ok(p + 12, true);
+    case kEthPIpv6:
+      return len < kIpv6Header || (p[0] >> 4) != 6 || !ok(p + 8, false);
+    default:
+      return false;
+  }
+}
+
 // ---- configuration -----------------------------------------------------------------------
 
 Status IpvlanPort::check_change(const IpvlanChange& c) {
@@ -426,6 +456,12 @@ void IpvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Decis
   const auto eth = frame.parse();
   if (!eth) {
     out.drop = DropReason::kMalformed;
+    return;
+  }
+  // spoofchk (subnic's extension), before anything else looks at the frame: one flag test per
+  // frame while off.
+  if (uppers_[sender].spoofchk && spoofed_source(frame, *eth, uppers_[sender])) {
+    out.drop = DropReason::kSpoofed;
     return;
   }
   const bool vepa = (flags_ & kIpvlanVepa) != 0;

@@ -61,7 +61,21 @@ struct IpvlanUpper : UpperRxFilter {
   /// would have refused them (EADDRINUSE); subnic keeps the first owner. Sorted.
   std::vector<IpAddr> conflicts;
   std::uint64_t conflicts_seen = 0;  // how many times an address of it was found in conflict
+  /// subnic's extension (issue 7), off by default as the kernel checks nothing: frames whose
+  /// source is not this upper's are dropped (DropReason::kSpoofed; see spoofed_source()).
+  bool spoofchk = false;
 };
+
+/// spoofchk's verdict on a frame upper `u` sends (subnic's extension, no kernel source): true
+/// when its source is not `u`'s. The source MAC must be `u.mac` (the lower's, shared by every
+/// upper); an 802.1Q/802.1ad-tagged frame is refused (its addresses are not checked, and the
+/// kernel's ipvlan finds no L3 header in it either); ARP must carry `u.mac` as sender MAC and an
+/// owned or unspecified sender IP; IPv4/IPv6 an owned or unspecified (0.0.0.0, ::, for DHCP and
+/// DAD) source address. An IPv4/IPv6/ARP header too short (or of the wrong version) to be read
+/// cannot be vouched for: spoofed. Other EtherTypes pass on the MAC check alone. "Owned" is
+/// `u.addrs` (addresses `u` configured and no other upper owned first), as learnt from its
+/// namespace.
+bool spoofed_source(FrameView frame, const EthHeader& eth, const IpvlanUpper& u);
 
 /// What a frame's L3 header names (ipvlan_get_L3_hdr + ipvlan_addr_lookup): the address used
 /// as the lookup key, if the frame has one. `use_dest`: IPv4/IPv6 destination and ARP target
@@ -101,6 +115,10 @@ class IpvlanPort {
   /// `ip link set NAME type ipvlan ...` (ipvlan_nl_changelink): applies to the whole port.
   /// EINVAL for flags as in add_upper. An absent mode leaves the mode.
   Status changelink(std::uint32_t index, const IpvlanChange& change);
+
+  /// spoofchk on|off for one upper (subnic's extension; `ip link set DEV vf N spoofchk` is the
+  /// SR-IOV equivalent). Never fails.
+  void set_spoofchk(std::uint32_t index, bool on) { uppers_.at(index).spoofchk = on; }
 
   /// The upper's receive filter as its namespace's stack set it.
   void set_upper_rx(std::uint32_t index, bool promisc, bool allmulti, std::vector<Mac> mc_list);

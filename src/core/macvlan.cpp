@@ -164,6 +164,14 @@ Result<std::uint32_t> MacvlanPort::add_upper(std::uint64_t id, std::optional<Mac
     if (!uppers_.empty()) {
       return fail(EINVAL, "RTNETLINK answers: Invalid argument (passthru needs a lower alone)");
     }
+  }
+  // subnic's maxmacs, after the kernel's own checks (so its errors keep their precedence).
+  if (auto st =
+          check_room(change.mode == MacvlanMode::kPassthru ? lower_.mac : u.mac, std::nullopt);
+      !st) {
+    return tl::unexpected{st.error()};
+  }
+  if (change.mode == MacvlanMode::kPassthru) {
     passthru_ = true;
     u.mac = lower_.mac;  // eth_hw_addr_inherit
     saved_lower_mac_ = lower_.mac;
@@ -183,6 +191,43 @@ void MacvlanPort::remove_upper(std::uint32_t index) {
     passthru_ = false;
   }
   rebuild();
+}
+
+std::size_t MacvlanPort::mac_count() const {
+  std::vector<Mac> macs;
+  macs.reserve(uppers_.size());
+  for (const auto& u : uppers_) {
+    macs.push_back(u.mac);
+  }
+  sort_unique(macs);
+  return macs.size();
+}
+
+Status MacvlanPort::check_room(const Mac& mac, std::optional<std::uint32_t> except) const {
+  if (max_macs_ == 0) {
+    return {};
+  }
+  std::vector<Mac> macs;
+  for (std::uint32_t i = 0; i < uppers_.size(); ++i) {
+    if (i != except) {
+      macs.push_back(uppers_[i].mac);
+    }
+  }
+  sort_unique(macs);
+  if (contains_sorted(macs, mac) || macs.size() < max_macs_) {
+    return {};
+  }
+  return fail(ENOSPC,
+              "Error: the lower carries " + std::to_string(macs.size()) + " MACs, its maxmacs");
+}
+
+Status MacvlanPort::set_max_macs(std::uint32_t n, bool force) {
+  if (!force && n != 0 && mac_count() > n) {
+    return fail(EBUSY, "Error: the lower carries " + std::to_string(mac_count()) +
+                           " MACs, more than maxmacs " + std::to_string(n));
+  }
+  max_macs_ = n;
+  return {};
 }
 
 bool MacvlanPort::addr_busy(const Mac& mac) const {
@@ -224,6 +269,9 @@ Result<bool> MacvlanPort::set_address(std::uint32_t index, const Mac& mac) {
   }
   if (addr_busy(mac)) {
     return fail(EADDRINUSE, "RTNETLINK answers: Address already in use");
+  }
+  if (auto st = check_room(mac, index); !st) {
+    return tl::unexpected{st.error()};
   }
   u.mac = mac;
   rebuild();
@@ -477,11 +525,17 @@ void MacvlanPort::transmit(std::uint32_t sender, FrameView frame, bool gso, Deci
     out.drop = DropReason::kMalformed;
     return;
   }
+  const auto& s = uppers_[sender];
+  // spoofchk (subnic's extension), before anything else looks at the frame: one flag test per
+  // frame while off.
+  if (s.spoofchk && eth->src != s.mac) {
+    out.drop = DropReason::kSpoofed;
+    return;
+  }
   if (!lower_.up || !lower_.carrier) {
     out.drop = DropReason::kNoCarrier;
     return;
   }
-  const auto& s = uppers_[sender];
   if (s.mode == MacvlanMode::kBridge) {
     if (eth->dst.is_group()) {
       broadcast(frame, *eth, sender, bit(MacvlanMode::kBridge), true, gso, out);

@@ -69,6 +69,9 @@ struct MacvlanUpper : UpperRxFilter {
   std::uint32_t bcqueuelen = kDefaultBcQueueLen;
   bool up = false;  // IFF_UP: only UP uppers are in the MAC hash (macvlan_open/macvlan_stop)
   std::vector<Mac> sources;  // source mode allow-list, in insertion order
+  /// subnic's extension (issue 7), off by default as the kernel checks nothing: frames this
+  /// upper sends with a source MAC other than `mac` are dropped (DropReason::kSpoofed).
+  bool spoofchk = false;
 };
 
 class MacvlanPort {
@@ -108,6 +111,20 @@ class MacvlanPort {
   /// or from passthru, macaddr op while (after the change) not in source mode, unknown flags.
   /// Leaving source mode flushes the list.
   Status changelink(std::uint32_t index, const MacvlanChange& change);
+
+  /// spoofchk on|off for one upper (subnic's extension; `ip link set DEV vf N spoofchk` is the
+  /// SR-IOV equivalent). Never fails.
+  void set_spoofchk(std::uint32_t index, bool on) { uppers_.at(index).spoofchk = on; }
+
+  /// maxmacs of the lower (subnic's extension, issue 7: a switch port's MAC limit): at most `n`
+  /// distinct MACs among this port's uppers (up or down; the lower's own MAC is not counted, a
+  /// passthru upper's MAC is the lower's and counts once); 0 = no limit, the default. add_upper
+  /// and set_address then fail with ENOSPC rather than add a MAC beyond it. EBUSY when the
+  /// uppers already carry more than `n` (unless `force`: a restored limit is kept as it was).
+  Status set_max_macs(std::uint32_t n, bool force = false);
+  std::uint32_t max_macs() const { return max_macs_; }
+  /// How many distinct MACs the uppers carry (what maxmacs limits).
+  std::size_t mac_count() const;
 
   /// The upper's receive filter state as its own stack set it (promisc, allmulti, list; the
   /// list is normalised with normalize_mc_list).
@@ -150,6 +167,9 @@ class MacvlanPort {
   Status check_change(const MacvlanUpper& u, const MacvlanChange& c, bool creating) const;
   void apply_change(MacvlanUpper& u, const MacvlanChange& c);
   bool addr_busy(const Mac& mac) const;
+  /// ENOSPC when a maxmacs limit is set, `mac` is not among the uppers' MACs (ignoring upper
+  /// `except`, whose MAC is being replaced) and one more MAC would exceed it.
+  Status check_room(const Mac& mac, std::optional<std::uint32_t> except) const;
   std::optional<std::uint32_t> lookup_up(const Mac& mac) const;
   /// macvlan_broadcast: one copy to every UP upper in `modes` other than `src` whose filter
   /// accepts dst; `local` copies (bridge transmit) are length-checked against the receiver.
@@ -169,6 +189,7 @@ class MacvlanPort {
   std::int32_t bclim_ = kDefaultBcLim;
   std::uint32_t bc_queue_len_used_ = 0;
   std::optional<Mac> saved_lower_mac_;
+  std::uint32_t max_macs_ = 0;  // 0 = no limit
 
   // Derived by rebuild() after each configuration change.
   MacTable up_by_mac_;                                  // UP uppers by MAC (vlan_hash)

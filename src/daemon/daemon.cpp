@@ -325,7 +325,9 @@ void Daemon::release_unused_netns() {
                       std::any_of(devs_.begin(), devs_.end(),
                                   [&](const auto& d) { return d.second.ns == inode; }) ||
                       std::any_of(ports_.begin(), ports_.end(),
-                                  [&](const auto& p) { return p.second.ns == inode; });
+                                  [&](const auto& p) { return p.second.ns == inode; }) ||
+                      std::any_of(limits_.begin(), limits_.end(),
+                                  [&](const auto& m) { return m.first.first == inode; });
     if (used) {
       ++it;
     } else {
@@ -365,6 +367,7 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
         if (auto st = make_port(ns, li, l, kind); !st) {
           return tl::unexpected{st.error()};
         }
+        apply_maxmacs(l);
       }
       return &l;
     }
@@ -438,6 +441,7 @@ Result<Daemon::Lower*> Daemon::lower_for(Netns& ns, const sys::LinkInfo& li,
   }
   const auto key = l.key;
   auto [it, inserted] = lowers_.emplace(key, std::move(l));
+  apply_maxmacs(it->second);
   spdlog::info("lower {} (ifindex {}) attached{}{}", li.name, li.ifindex,
                kind.empty() ? "" : " as a " + std::string{kind} + " port",
                via_vlan != 0 ? " (a subnic vlan: stacked inside subnic)" : "");
@@ -466,6 +470,74 @@ Status Daemon::make_port(Netns& ns, const sys::LinkInfo& li, Lower& l, std::stri
   if (neigh) {
     l.io->neigh.emplace(std::move(*neigh));
   }
+  return {};
+}
+
+// ---- limits --------------------------------------------------------------------------------
+
+Error Daemon::name_lower(Error e, const Lower& l) {
+  if (e.code == ENOSPC || e.code == EBUSY) {
+    if (const auto at = e.message.find("the lower"); at != std::string::npos) {
+      e.message.replace(at, 9, l.ifname);
+    }
+  }
+  return e;
+}
+
+void Daemon::apply_maxmacs(Lower& l) {
+  auto* mv = l.port.macvlan();
+  if (mv == nullptr) {
+    return;
+  }
+  const auto it = limits_.find({l.ns, l.ifindex});
+  const std::uint32_t n = it == limits_.end() ? 0 : it->second.maxmacs;
+  (void)mv->set_max_macs(n, true);
+  if (n != 0 && mv->mac_count() > n) {
+    spdlog::warn("{} carries {} MACs, more than its maxmacs {}: no new MAC until below", l.ifname,
+                 mv->mac_count(), n);
+  }
+}
+
+Status Daemon::set_maxmacs(const Json& p) {
+  const Json& v = p["maxmacs"];
+  if (!v.is_number_unsigned() || v.get<std::uint64_t>() > 0xffffffffull) {
+    return tl::unexpected(err(EINVAL, "Error: argument of \"maxmacs\" is wrong: " + v.dump() +
+                                          " (an unsigned number, 0 = no limit)"));
+  }
+  const auto n = v.get<std::uint32_t>();
+  auto ns = netns_by_name(p.value("netns", ""));
+  if (!ns) {
+    return tl::unexpected(ns.error());
+  }
+  const std::string name = p.value("name", "");
+  auto li = (*ns)->nl.get_link(name);
+  if (!li) {
+    return tl::unexpected(li.error());
+  }
+  for (const auto& [id, u] : uppers_) {
+    if (u.ns == (*ns)->inode && u.ifindex == li->ifindex) {
+      return tl::unexpected(err(EOPNOTSUPP, "Error: " + name + " is a " + kind_word(u) +
+                                                " upper; maxmacs belongs to its lower " +
+                                                lowers_.at(u.lower).ifname));
+    }
+  }
+  for (auto& [key, l] : lowers_) {
+    if (l.ns == (*ns)->inode && l.ifindex == li->ifindex) {
+      if (auto* mv = l.port.macvlan()) {
+        if (auto st = mv->set_max_macs(n); !st) {
+          return tl::unexpected(name_lower(st.error(), l));
+        }
+      }
+    }
+  }
+  if (n == 0) {
+    limits_.erase({(*ns)->inode, li->ifindex});
+  } else {
+    limits_[{(*ns)->inode, li->ifindex}] = LowerLimit{li->name, n};
+  }
+  spdlog::info("lower {}: maxmacs {}", li->name, n);
+  release_unused_netns();
+  dirty_ = true;
   return {};
 }
 
@@ -620,6 +692,12 @@ Result<Json> Daemon::link_add(const Json& p) {
   }
   const std::string type = p.value("type", "");
   if (type == "vlan" || type == "veth" || type == "bridge") {
+    if (p.contains("spoofchk")) {
+      return tl::unexpected(err(EOPNOTSUPP,
+                                "Error: spoofchk applies to macvlan, macvtap, ipvlan "
+                                "and ipvtap uppers, not to a " +
+                                    type));
+    }
     auto ns = netns_by_name(p.value("netns", ""));
     if (!ns) {
       return tl::unexpected(ns.error());
@@ -728,10 +806,14 @@ Result<Json> Daemon::link_add(const Json& p) {
   auto idx = mv_change ? lower->port.macvlan()->add_upper(id, mac, random_mac(), mtu, *mv_change)
                        : lower->port.ipvlan()->add_upper(id, mtu, *iv_change);
   if (!idx) {
+    auto e = name_lower(idx.error(), *lower);
     release_if_unused(lower_key);
-    return tl::unexpected(idx.error());
+    return tl::unexpected(std::move(e));
   }
   lower->upper_ids.push_back(id);
+  if (p.contains("spoofchk")) {
+    lower->port.set_spoofchk(*idx, p["spoofchk"].get<bool>());
+  }
   const auto& port = lower->port;
 
   journal_tap(**ns, name);
@@ -898,7 +980,27 @@ Result<Json> Daemon::link_set(const Json& p0) {
       return Json::object();
     }
   }
+  if (p.contains("maxmacs")) {
+    // A word for the lower (any netdev of the namespace), not for an upper.
+    if (auto st = set_maxmacs(p); !st) {
+      return tl::unexpected(st.error());
+    }
+    p.erase("maxmacs");
+    bool more = false;
+    for (const auto& [k, v] : p.items()) {
+      more |= k != "name" && k != "netns";
+    }
+    if (!more) {
+      return Json::object();
+    }
+  }
   if (auto d = find_dev(p)) {
+    if (p.contains("spoofchk")) {
+      return tl::unexpected(err(EOPNOTSUPP,
+                                "Error: spoofchk applies to macvlan, macvtap, ipvlan "
+                                "and ipvtap uppers; " +
+                                    (*d)->name + " is not one"));
+    }
     return dev_set(**d, p);
   }
   auto found = find_upper(p);
@@ -943,6 +1045,10 @@ Result<Json> Daemon::link_set(const Json& p0) {
     apply_lower(l);
     dirty_ = true;
   }
+  if (p.contains("spoofchk")) {
+    l.port.set_spoofchk(index_of(u), p["spoofchk"].get<bool>());
+    dirty_ = true;
+  }
   if (auto st = rename_word(ns, u.ifindex, p, u.name); !st) {
     return tl::unexpected(st.error());
   }
@@ -953,7 +1059,7 @@ Result<Json> Daemon::link_set(const Json& p0) {
     }
     auto r = l.port.set_address(index_of(u), *mac);
     if (!r) {
-      return tl::unexpected(r.error());
+      return tl::unexpected(name_lower(r.error(), l));
     }
     auto& lns = *netns_.at(l.ns);
     const auto st = *r ? lns.nl.set_address(l.ifindex, *mac) : ns.nl.set_address(u.ifindex, *mac);
@@ -1137,6 +1243,9 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
       if (mv->bclim() != core::kDefaultBcLim) {
         data["bclim"] = mv->bclim();
       }
+      // The lower's MAC limit and what counts against it (subnic's maxmacs).
+      ext["lower_macs"] = mv->mac_count();
+      ext["lower_maxmacs"] = mv->max_macs();
       if (cfg.mode == core::MacvlanMode::kSource) {
         data["macaddr_count"] = cfg.sources.size();
         Json srcs = Json::array();
@@ -1210,6 +1319,7 @@ Json Daemon::describe(const Upper& u, bool details, bool stats) {
     }
     j["linkinfo"] = Json{{"info_kind", kind_word(u)}, {"info_data", data}};
     j["linkinfo"].update(slave_info(u.ns, u.ifindex));
+    ext["spoofchk"] = l.port.spoofchk(idx);
     ext["deviations"] = dev;
     j["subnic"] = ext;
   }
@@ -1376,6 +1486,7 @@ void Daemon::sync_lower(std::uint64_t key, bool removed) {
   if (!li) {
     // NETDEV_UNREGISTER: every upper goes with its lower, wherever it is now.
     spdlog::info("lower {} disappeared: deleting its uppers", l.ifname);
+    limits_.erase({l.ns, l.ifindex});
     const auto ids = l.upper_ids;
     const auto vlan_ids = l.vlan_ids;
     for (const auto id : ids) {
@@ -1782,7 +1893,8 @@ void Daemon::save_state() {
            {"lower", {{"netns", netns_label(l.ns)}, {"ifname", l.ifname}}},
            {"type", std::string{l.port.kind()}},
            {"address", l.port.mac(idx).to_string()},
-           {"mtu", l.port.mtu(idx)}};
+           {"mtu", l.port.mtu(idx)},
+           {"spoofchk", l.port.spoofchk(idx)}};
     if (!u.vm_type.empty()) {
       e["vm"] = Json{{"type", u.vm_type}, {"path", u.vm_path}};
     }
@@ -1809,11 +1921,26 @@ void Daemon::save_state() {
     }
     uppers.push_back(std::move(e));
   }
-  const Json state{{"version", kStateVersion},
-                   {"next_id", next_id_},
-                   {"creating", creating},
-                   {"uppers", uppers},
-                   {"devices", save_l2()}};
+  Json limits = Json::array();
+  for (auto it = limits_.begin(); it != limits_.end();) {
+    const auto& [key, lim] = *it;
+    auto ns = netns_.find(key.first);
+    auto li = ns != netns_.end() ? ns->second->nl.get_link(key.second)
+                                 : Result<sys::LinkInfo>{tl::unexpected{err(ENODEV, "")}};
+    if (!li && li.error().code == ENODEV) {
+      it = limits_.erase(it);  // the lower is gone, and its limit with it
+      continue;
+    }
+    if (li) {
+      it->second.ifname = li->name;  // renamed since
+    }
+    limits.push_back(Json{{"netns", netns_label(key.first)},
+                          {"ifname", it->second.ifname},
+                          {"maxmacs", it->second.maxmacs}});
+    ++it;
+  }
+  const Json state{{"version", kStateVersion}, {"next_id", next_id_},  {"creating", creating},
+                   {"uppers", uppers},         {"devices", save_l2()}, {"lower_limits", limits}};
   // Atomic replace: write a temporary file and rename it over the old one. A process crash
   // (kill -9) at any point leaves the old or the new file whole: both live in the page cache.
   // No fsync: it cost a disk flush per request (37 ms a create/delete cycle here), and what it
@@ -1938,6 +2065,7 @@ bool Daemon::attach_saved(const Json& s) {
         return false;
       }
       (*lower)->upper_ids.push_back(id);
+      (*lower)->port.set_spoofchk(*idx, s.value("spoofchk", false));
       (void)tap->set_carrier((*lower)->port.lower().up && (*lower)->port.lower().carrier);
       Upper u{id,          (*lower)->key,
               *found,      (*ns)->inode,
@@ -1993,6 +2121,28 @@ void Daemon::restore_state() {
     }
   }
   restore_l2_ports(devices);
+  // Limits after the uppers: a saved upper is never refused for want of room at restore.
+  for (const auto& m : state.value("lower_limits", Json::array())) {
+    try {
+      auto ns = netns_by_name(m.value("netns", ""));
+      auto li = ns ? (*ns)->nl.get_link(m.value("ifname", ""))
+                   : Result<sys::LinkInfo>{tl::unexpected{ns.error()}};
+      if (!li) {
+        spdlog::warn("maxmacs of {}: the lower is gone ({})", m.value("ifname", "?"),
+                     li.error().message);
+        continue;
+      }
+      limits_[{(*ns)->inode, li->ifindex}] = LowerLimit{li->name, m.value("maxmacs", 0u)};
+      for (auto& [key, l] : lowers_) {
+        if (l.ns == (*ns)->inode && l.ifindex == li->ifindex) {
+          apply_maxmacs(l);
+        }
+      }
+    } catch (const std::exception& e) {
+      spdlog::error("state entry skipped: {}", e.what());
+    }
+  }
+  release_unused_netns();
   sweep_journal(state.value("creating", Json::array()));
   for (auto& [key, l] : lowers_) {
     apply_ipvlan_mode(l);  // a reattached TAP has the default offloads

@@ -130,6 +130,13 @@ class Daemon {
     std::string vm_path;
   };
 
+  /// maxmacs of one lower (`link set LOWER maxmacs N`), kept whether or not the lower carries
+  /// uppers yet; keyed by (namespace inode, ifindex) in limits_.
+  struct LowerLimit {
+    std::string ifname;  // as last seen, for the state file
+    std::uint32_t maxmacs = 0;
+  };
+
   // Namespaces.
   Result<Netns*> netns_by_name(const std::string& name);
   Result<Netns*> netns_by_fd(sys::UniqueFd fd);
@@ -248,6 +255,19 @@ class Daemon {
   /// ipvlan also its route socket and neighbour netlink.
   Status make_port(Netns& ns, const sys::LinkInfo& li, Lower& l, std::string_view kind);
 
+  // Limits (issue 7).
+  /// `link set LOWER maxmacs N` (the params of a link.set): N distinct MACs at most among the
+  /// macvlan/macvtap uppers of LOWER, 0 = no limit. Errors: EINVAL N not an unsigned 32-bit
+  /// number; EOPNOTSUPP LOWER is one of subnic's macvlan/ipvlan uppers (the limit belongs to
+  /// the lower that carries them); ENODEV no such device; EBUSY the lower already carries more
+  /// MACs than N.
+  Status set_maxmacs(const Json& p);
+  /// Gives lower `l`'s macvlan port its saved limit, if any (kept even if exceeded).
+  void apply_maxmacs(Lower& l);
+  /// A core error of `l`'s port with "the lower" replaced by the lower's name (maxmacs'
+  /// ENOSPC/EBUSY messages).
+  static Error name_lower(Error e, const Lower& l);
+
   // Publishing and state.
   void publish();
   void save_state();
@@ -271,6 +291,7 @@ class Daemon {
   std::map<std::uint64_t, Upper> uppers_;
   std::map<std::uint64_t, Dev> devs_;
   std::map<std::uint64_t, BridgePort> ports_;
+  std::map<std::pair<std::uint64_t, int>, LowerLimit> limits_;  // (netns inode, ifindex)
   std::uint64_t next_id_ = 1;
   Datapath datapath_;
 

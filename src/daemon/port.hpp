@@ -51,6 +51,9 @@ class Port {
   bool allmulti(std::uint32_t i) const {
     return std::visit([i](const auto& p) { return p.uppers()[i].allmulti; }, v_);
   }
+  bool spoofchk(std::uint32_t i) const {
+    return std::visit([i](const auto& p) { return p.uppers()[i].spoofchk; }, v_);
+  }
   const std::vector<core::Mac>& mc_list(std::uint32_t i) const {
     return std::visit(
         [i](const auto& p) -> const std::vector<core::Mac>& { return p.uppers()[i].mc_list; }, v_);
@@ -71,6 +74,9 @@ class Port {
   }
   void set_upper_rx(std::uint32_t i, bool promisc, bool allmulti, std::vector<core::Mac> mc) {
     std::visit([&](auto& p) { p.set_upper_rx(i, promisc, allmulti, std::move(mc)); }, v_);
+  }
+  void set_spoofchk(std::uint32_t i, bool on) {
+    std::visit([&](auto& p) { p.set_spoofchk(i, on); }, v_);
   }
   void set_lower(const core::LowerState& l) {
     std::visit([&](auto& p) { p.set_lower(l); }, v_);

@@ -157,6 +157,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       default:
         port.set_addresses(idx, addrs_from(a, b));
+        port.set_spoofchk(idx, (op & 0x80) != 0);
         break;
     }
     check_port(port);
@@ -185,6 +186,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto sender = static_cast<std::uint32_t>((how >> 3) % port.uppers().size());
       port.transmit(sender, frame, gso, out);
       fuzz::check_decision(out, port.uppers(), false);
+      // spoofchk: a source that is not the sender's goes nowhere; one that is passes the check.
+      if (const auto eth = frame.parse(); eth && port.uppers()[sender].spoofchk) {
+        const bool spoofed = spoofed_source(frame, *eth, port.uppers()[sender]);
+        FUZZ_CHECK(spoofed == (out.drop == DropReason::kSpoofed));
+        if (spoofed) {
+          FUZZ_CHECK(out.deliveries.empty() && !out.to_wire && !out.to_host_route &&
+                     !out.to_host_neigh);
+        }
+      }
       if (const auto eth = frame.parse();
           eth && port.mode() == IpvlanMode::kL2 && eth->dst.is_group() && eth->dst != eth->src) {
         for (const auto& d : out.deliveries) {

@@ -74,6 +74,8 @@ std::vector<Mac> mc_list_from(std::uint8_t b) {
 void check_port(const MacvlanPort& port) {
   const auto& uppers = port.uppers();
   FUZZ_CHECK(!port.passthru() || uppers.size() == 1);
+  // maxmacs is never set below the count (EBUSY) nor exceeded (ENOSPC).
+  FUZZ_CHECK(port.max_macs() == 0 || port.mac_count() <= port.max_macs());
   std::set<Mac> up_macs;
   for (const auto& u : uppers) {
     FUZZ_CHECK(u.mtu <= port.lower().mtu);
@@ -156,6 +158,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       default:
         port.set_upper_rx(idx, (a & 1) != 0, (a & 2) != 0, mc_list_from(b));
+        port.set_spoofchk(idx, (a & 4) != 0);
+        (void)port.set_max_macs((a >> 3) & 7);
         break;
     }
     check_port(port);
@@ -181,6 +185,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const auto sender = static_cast<std::uint32_t>((how >> 2) % port.uppers().size());
       port.transmit(sender, frame, gso, out);
       fuzz::check_decision(out, port.uppers(), false);
+      // spoofchk: a foreign source MAC goes nowhere.
+      if (const auto eth = frame.parse();
+          eth && port.uppers()[sender].spoofchk && eth->src != port.uppers()[sender].mac) {
+        FUZZ_CHECK(out.drop == DropReason::kSpoofed && out.deliveries.empty() && !out.to_wire);
+      }
       // A frame for the wire or a drop: never both, and a frame that leaves is not also
       // re-received by the lower's own stack.
       FUZZ_CHECK(!(out.to_wire && out.drop != DropReason::kNone));

@@ -420,6 +420,29 @@ TEST(ParseSet, EveryWord) {
   EXPECT_EQ(params({"link", "set", "mv1", "up", "down"}), J(R"({"name":"mv1","up":false})"));
 }
 
+// subnic's words of issue 7: spoofchk on add and set (an upper), maxmacs on set (a lower).
+TEST(ParseSet, SpoofchkAndMaxmacs) {
+  EXPECT_EQ(params({"link", "set", "mv1", "spoofchk", "on"}),
+            J(R"({"name":"mv1","spoofchk":true})"));
+  EXPECT_EQ(params({"link", "set", "eth0", "maxmacs", "0x10"}),
+            J(R"({"name":"eth0","maxmacs":16})"));
+  EXPECT_EQ(params({"link", "set", "eth0", "maxmacs", "0"}), J(R"({"name":"eth0","maxmacs":0})"));
+  EXPECT_EQ(params({"link", "add", "mv1", "link", "eth0", "spoofchk", "off", "type", "macvlan"}),
+            J(R"({"name":"mv1","link":"eth0","type":"macvlan","spoofchk":false})"));
+  auto e = error({"link", "set", "mv1", "spoofchk", "maybe"});
+  EXPECT_NE(e.first.find("spoofchk"), std::string::npos) << e.first;
+  EXPECT_NE(e.second, 0);
+  e = error({"link", "set", "eth0", "maxmacs", "-1"});
+  EXPECT_NE(e.first.find("maxmacs"), std::string::npos) << e.first;
+  e = error({"link", "set", "eth0", "maxmacs", "4", "maxmacs", "5"});
+  EXPECT_NE(e.first.find("duplicate"), std::string::npos) << e.first;
+  e = error({"link", "set", "eth0", "maxmacs"});
+  EXPECT_NE(e.second, 0);
+  // maxmacs belongs to a lower, which `link add` does not create.
+  e = error({"link", "add", "mv1", "link", "eth0", "maxmacs", "4", "type", "macvlan"});
+  EXPECT_NE(e.second, 0);
+}
+
 TEST(ParseSet, NameRules) {
   // Renaming to the same name is no rename (iplink_parse: "Not renaming to the same name").
   EXPECT_EQ(params({"link", "set", "mv1", "name", "mv1"}), J(R"({"name":"mv1"})"));

@@ -274,6 +274,18 @@ TEST(PrintIpvlan, ModeAndFlagAsIp61) {
   EXPECT_EQ(format_link(no_data, popts(true, 0)), std::string{kIv1Head} + "    ipvlan \n");
 }
 
+TEST(PrintLink, SubnicSpoofchkAndMaxmacsLines) {
+  Json l = iv1();
+  l["subnic"] = Json::parse(R"({"spoofchk":true,"lower_macs":2,"lower_maxmacs":4})");
+  EXPECT_EQ(format_link(l, popts(true, 0)), std::string{kIv1Head} +
+                                                "    ipvlan  mode l2 bridge \n"
+                                                "    subnic spoofchk on\n"
+                                                "    subnic lower eth0 macs 2 maxmacs 4\n");
+  l["subnic"] = Json::parse(R"({"spoofchk":false})");
+  EXPECT_EQ(format_link(l, popts(true, 0)),
+            std::string{kIv1Head} + "    ipvlan  mode l2 bridge \n    subnic spoofchk off\n");
+}
+
 TEST(PrintIpvlan, SubnicAddressLines) {
   Json l = iv1();
   l["subnic"] = Json::parse(R"({"deviations":["lower host stack sees frames for uppers"],
