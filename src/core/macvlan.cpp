@@ -217,8 +217,8 @@ Status MacvlanPort::check_room(const Mac& mac, std::optional<std::uint32_t> exce
   if (contains_sorted(macs, mac) || macs.size() < max_macs_) {
     return {};
   }
-  return fail(ENOSPC,
-              "Error: the lower carries " + std::to_string(macs.size()) + " MACs, its maxmacs");
+  return fail(ENOSPC, "Error: the lower already carries " + std::to_string(macs.size()) +
+                          " MACs, its maxmacs limit");
 }
 
 Status MacvlanPort::set_max_macs(std::uint32_t n, bool force) {

@@ -95,7 +95,7 @@ sn link set eth0 maxmacs 2                       # mv1, mv2: exactly full
 if out=$(sn link add mv3 link eth0 type macvlan mode bridge 2>&1); then
   fail "a third MAC on eth0 (maxmacs 2) was accepted"
 fi
-[[ $out == "Error: eth0 carries 2 MACs, its maxmacs" ]] || fail "maxmacs refusal says: $out"
+[[ $out == "Error: eth0 already carries 2 MACs, its maxmacs limit" ]] || fail "maxmacs refusal says: $out"
 echo "maxmacs 2, third upper: $out"
 if out=$(sn link set eth0 maxmacs 1 2>&1); then fail "maxmacs below the count was accepted"; fi
 [[ $out == *"carries 2 MACs, more than maxmacs 1"* ]] || fail "lowering maxmacs says: $out"

@@ -273,7 +273,7 @@ TEST(Maxmacs, AddBeyondLimitIsEnospc) {
   auto r = add(p, 3);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, ENOSPC);
-  EXPECT_NE(r.error().message.find("carries 2 MACs, its maxmacs"), std::string::npos)
+  EXPECT_NE(r.error().message.find("already carries 2 MACs, its maxmacs limit"), std::string::npos)
       << r.error().message;
   EXPECT_EQ(p.uppers().size(), 2u);  // nothing was added
   // A random MAC (no address given) counts as a new one too.
