@@ -2005,6 +2005,11 @@ void Daemon::restore_state() {
 // ---- control socket and loop ---------------------------------------------------------------
 
 Status Daemon::listen() {
+  auto group = lookup_control_group(opts_.group);
+  if (!group) {
+    return tl::unexpected{group.error()};
+  }
+  group_ = std::move(*group);
   const std::filesystem::path path{opts_.socket_path};
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
@@ -2023,12 +2028,31 @@ Status Daemon::listen() {
   }
   ::unlink(opts_.socket_path.c_str());
   listen_fd_ = sys::UniqueFd{::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
-  if (!listen_fd_ ||
-      ::bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
-      ::listen(listen_fd_.get(), 64) < 0) {
+  if (!listen_fd_) {
     return sys::sys_error("control socket " + opts_.socket_path);
   }
-  ::chmod(opts_.socket_path.c_str(), 0660);
+  // The file is born 0660 (umask 0117 around bind), so no one outside root and the group can
+  // connect between bind and chown; init() is still single-threaded here.
+  const mode_t old_umask = ::umask(0117);
+  const int bound = ::bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old_umask);
+  if (bound < 0 || ::listen(listen_fd_.get(), 64) < 0) {
+    return sys::sys_error("control socket " + opts_.socket_path);
+  }
+  if (::chmod(opts_.socket_path.c_str(), 0660) < 0) {
+    return sys::sys_error("chmod 0660 " + opts_.socket_path);
+  }
+  if (group_.gid) {
+    // Owner stays (root when started as root); the group needs CAP_CHOWN unless we are in it.
+    if (::chown(opts_.socket_path.c_str(), static_cast<uid_t>(-1), *group_.gid) < 0) {
+      return sys::sys_error("chown :" + group_.name + " " + opts_.socket_path);
+    }
+    spdlog::info("control socket {}: mode 0660, group {} ({})", opts_.socket_path, group_.name,
+                 *group_.gid);
+  } else {
+    spdlog::warn("control socket {}: group {} does not exist: root only (--group NAME)",
+                 opts_.socket_path, group_.name);
+  }
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kListenTag;
@@ -2068,6 +2092,11 @@ Status Daemon::init() {
   its.it_interval.tv_nsec = 250'000'000;  // resync: moves, renames and multicast lists
   its.it_value.tv_nsec = 250'000'000;
   ::timerfd_settime(timer_fd_.get(), 0, &its, nullptr);
+  // The socket first: a second daemon fails here (EADDRINUSE) before it touches any TAP, and
+  // its chown is the last step that may need CAP_CHOWN. Requests wait for run().
+  if (auto st = listen(); !st) {
+    return st;
+  }
   if (auto st = datapath_.start(); !st) {  // after the mask: the thread inherits it
     return st;
   }
@@ -2082,7 +2111,7 @@ Status Daemon::init() {
   if (dirty_) {
     save_state();
   }
-  return listen();
+  return {};
 }
 
 void Daemon::accept_client() {
@@ -2090,6 +2119,20 @@ void Daemon::accept_client() {
     sys::UniqueFd fd{::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)};
     if (!fd) {
       return;
+    }
+    // The kernel's record of who connected, checked before anything else is read or sent.
+    auto peer = peer_creds(fd.get());
+    const Status allowed = peer ? allow_peer(*peer, group_) : Status{tl::unexpected{peer.error()}};
+    if (!allowed) {
+      const std::string line = ctl::reply_error(nullptr, allowed.error());
+      [[maybe_unused]] auto n = ::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL);
+      if (peer) {
+        spdlog::warn("control: refused pid {} uid {} gid {}: {}", peer->pid, peer->uid, peer->gid,
+                     allowed.error().message);
+      } else {
+        spdlog::warn("control: refused a connection: {}", allowed.error().message);
+      }
+      continue;  // closes it
     }
     std::unique_ptr<Client, ClientDeleter> c{new Client};
     c->out = ctl::greeting();

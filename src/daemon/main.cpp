@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   CLI::App app{"subnicd: the Linux virtual-NIC family as a userspace dataplane"};
   app.add_option("--socket", opts.socket_path, "control socket path ($SUBNIC_SOCKET)");
   app.add_option("--state-dir", opts.state_dir, "where the device state is saved");
+  app.add_option("--group", opts.group,
+                 "group allowed on the control socket besides root (missing: root only)");
   app.add_option("--log-level", level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   app.set_version_flag("-V,--version", std::string{subnic::ctl::version()});
