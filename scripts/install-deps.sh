@@ -5,7 +5,7 @@ pkgs=(
   # build
   cmake ninja-build g++ pkg-config clang-format
   libfmt-dev libspdlog-dev nlohmann-json3-dev libexpected-dev libcli11-dev libmnl-dev
-  libnftables-dev
+  libnftables-dev libcap-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # fuzzing (tests/fuzz): clang with libFuzzer and the sanitizer runtimes
   clang-14 libclang-rt-14-dev

@@ -26,6 +26,7 @@
 #include "ctl/message.hpp"
 #include "ctl/validate.hpp"
 #include "daemon/detail.hpp"
+#include "daemon/privileges.hpp"
 #include "io/vhost_user.hpp"
 #include "sys/dev_mcast.hpp"
 
@@ -2097,7 +2098,18 @@ Status Daemon::init() {
   if (auto st = listen(); !st) {
     return st;
   }
-  if (auto st = datapath_.start(); !st) {  // after the mask: the thread inherits it
+  // Single-threaded still: the datapath thread started below inherits the reduced sets.
+  auto dropped = drop_privileges();
+  if (!dropped) {
+    return fail(dropped.error().code, "cannot drop capabilities: " + dropped.error().message);
+  }
+  spdlog::info("capabilities kept: {}{}", capability_names(dropped->kept),
+               dropped->bounding_dropped ? "" : " (bounding set left as it is: no CAP_SETPCAP)");
+  if (dropped->missing != 0) {
+    spdlog::warn("capabilities missing: {}: what needs them will fail (README, Privileges)",
+                 capability_names(dropped->missing));
+  }
+  if (auto st = datapath_.start(); !st) {  // after the mask and the drop: it inherits both
     return st;
   }
   for (auto [fd, tag] : {std::pair{signal_fd_.get(), kSignalTag}, {timer_fd_.get(), kTimerTag}}) {

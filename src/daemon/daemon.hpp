@@ -47,9 +47,11 @@ class Daemon {
   ~Daemon();
 
   /// Opens the home namespace, binds the control socket (mode 0660, group Options::group),
+  /// drops every capability but the kept ones (privileges.hpp) while still single-threaded,
   /// starts the datapath and restores the saved state. Clients are served from run() on.
   /// Errors: the socket cannot be bound (path in use by a live daemon: EADDRINUSE), the group
-  /// lookup fails, the state directory cannot be created, or the datapath cannot start.
+  /// lookup fails, the capabilities cannot be dropped, the state directory cannot be created,
+  /// or the datapath cannot start.
   Status init();
   /// Runs until SIGTERM or SIGINT; returns the exit code (0 on a clean stop).
   int run();
