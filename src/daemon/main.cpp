@@ -22,7 +22,8 @@ int main(int argc, char** argv) {
   app.add_option("--state-dir", opts.state_dir, "where the device state is saved")
       ->capture_default_str();
   app.add_option("--group", opts.group,
-                 "group allowed on the control socket besides root (missing: root only)");
+                 "group allowed on the control socket besides root (missing: root only)")
+      ->capture_default_str();
   app.add_option("--log-level", level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
   bool print_caps = false;
