@@ -38,8 +38,9 @@ lab_up() {
 }
 
 # Backgrounds `ip netns exec` itself (not a shell function) so $! is the daemon's own PID.
+# Arguments are more subnicd options (e.g. --group NAME).
 daemon_start() {
-  ip netns exec "$P"host "$SUBNICD" --socket "$SOCK" --state-dir "$TMP/state" >/dev/null 2>>"$TMP/subnicd.log" &
+  ip netns exec "$P"host "$SUBNICD" --socket "$SOCK" --state-dir "$TMP/state" "$@" >/dev/null 2>>"$TMP/subnicd.log" &
   DAEMON_PID=$!
   for _ in $(seq 100); do sn link show >/dev/null 2>&1 && return 0; sleep 0.05; done
   fail "subnicd did not answer within 5 s"

@@ -162,6 +162,18 @@ Result<Client> Client::connect(const std::string& socket_path, std::chrono::mill
   if (g.is_discarded() || !g.is_object()) {
     return fail(EPROTO, what + "not a JSON object");
   }
+  // A refused peer gets one error line instead of the greeting (PROTOCOL.md), then EOF.
+  if (const auto e = g.find("error"); e != g.end() && e->is_object()) {
+    int code = EPROTO;
+    if (const auto n = e->find("errno"); n != e->end() && n->is_number_integer()) {
+      code = n->get<int>();
+    }
+    std::string message = "subnicd at " + socket_path + " refused the connection";
+    if (const auto m = e->find("message"); m != e->end() && m->is_string()) {
+      message = m->get<std::string>();
+    }
+    return fail(code, std::move(message));
+  }
   const auto daemon = g.find("subnicd");
   if (daemon == g.end() || !daemon->is_string()) {
     return fail(EPROTO, what + "no \"subnicd\" version string");

@@ -31,6 +31,8 @@ class Client {
   /// - the socket cannot be reached: "cannot connect to subnicd at PATH:
   ///   STRERROR (is subnicd running?)" (the hint only for ENOENT and
   ///   ECONNREFUSED);
+  /// - the daemon refused this peer (SO_PEERCRED check): an error line in place of the
+  ///   greeting, returned as Error{its "errno" (EACCES), its "message"};
   /// - no greeting in time: ETIMEDOUT; the daemon closed first: ECONNRESET;
   /// - the greeting is not {"subnicd": VERSION, "protocol": 1}: EPROTO naming
   ///   what is wrong (a different protocol number included).

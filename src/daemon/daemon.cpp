@@ -26,6 +26,7 @@
 #include "ctl/message.hpp"
 #include "ctl/validate.hpp"
 #include "daemon/detail.hpp"
+#include "daemon/privileges.hpp"
 #include "io/vhost_user.hpp"
 #include "sys/dev_mcast.hpp"
 
@@ -2155,6 +2156,11 @@ void Daemon::restore_state() {
 // ---- control socket and loop ---------------------------------------------------------------
 
 Status Daemon::listen() {
+  auto group = lookup_control_group(opts_.group);
+  if (!group) {
+    return tl::unexpected{group.error()};
+  }
+  group_ = std::move(*group);
   const std::filesystem::path path{opts_.socket_path};
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
@@ -2173,12 +2179,31 @@ Status Daemon::listen() {
   }
   ::unlink(opts_.socket_path.c_str());
   listen_fd_ = sys::UniqueFd{::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)};
-  if (!listen_fd_ ||
-      ::bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) < 0 ||
-      ::listen(listen_fd_.get(), 64) < 0) {
+  if (!listen_fd_) {
     return sys::sys_error("control socket " + opts_.socket_path);
   }
-  ::chmod(opts_.socket_path.c_str(), 0660);
+  // The file is born 0660 (umask 0117 around bind), so no one outside root and the group can
+  // connect between bind and chown; init() is still single-threaded here.
+  const mode_t old_umask = ::umask(0117);
+  const int bound = ::bind(listen_fd_.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  ::umask(old_umask);
+  if (bound < 0 || ::listen(listen_fd_.get(), 64) < 0) {
+    return sys::sys_error("control socket " + opts_.socket_path);
+  }
+  if (::chmod(opts_.socket_path.c_str(), 0660) < 0) {
+    return sys::sys_error("chmod 0660 " + opts_.socket_path);
+  }
+  if (group_.gid) {
+    // Owner stays (root when started as root); the group needs CAP_CHOWN unless we are in it.
+    if (::chown(opts_.socket_path.c_str(), static_cast<uid_t>(-1), *group_.gid) < 0) {
+      return sys::sys_error("chown :" + group_.name + " " + opts_.socket_path);
+    }
+    spdlog::info("control socket {}: mode 0660, group {} ({})", opts_.socket_path, group_.name,
+                 *group_.gid);
+  } else {
+    spdlog::warn("control socket {}: group {} does not exist: root only (--group NAME)",
+                 opts_.socket_path, group_.name);
+  }
   epoll_event ev{};
   ev.events = EPOLLIN;
   ev.data.u64 = kListenTag;
@@ -2218,7 +2243,23 @@ Status Daemon::init() {
   its.it_interval.tv_nsec = 250'000'000;  // resync: moves, renames and multicast lists
   its.it_value.tv_nsec = 250'000'000;
   ::timerfd_settime(timer_fd_.get(), 0, &its, nullptr);
-  if (auto st = datapath_.start(); !st) {  // after the mask: the thread inherits it
+  // The socket first: a second daemon fails here (EADDRINUSE) before it touches any TAP, and
+  // its chown is the last step that may need CAP_CHOWN. Requests wait for run().
+  if (auto st = listen(); !st) {
+    return st;
+  }
+  // Single-threaded still: the datapath thread started below inherits the reduced sets.
+  auto dropped = drop_privileges();
+  if (!dropped) {
+    return fail(dropped.error().code, "cannot drop capabilities: " + dropped.error().message);
+  }
+  spdlog::info("capabilities kept: {}{}", capability_names(dropped->kept),
+               dropped->bounding_dropped ? "" : " (bounding set left as it is: no CAP_SETPCAP)");
+  if (dropped->missing != 0) {
+    spdlog::warn("capabilities missing: {}: what needs them will fail (README, Privileges)",
+                 capability_names(dropped->missing));
+  }
+  if (auto st = datapath_.start(); !st) {  // after the mask and the drop: it inherits both
     return st;
   }
   for (auto [fd, tag] : {std::pair{signal_fd_.get(), kSignalTag}, {timer_fd_.get(), kTimerTag}}) {
@@ -2232,7 +2273,7 @@ Status Daemon::init() {
   if (dirty_) {
     save_state();
   }
-  return listen();
+  return {};
 }
 
 void Daemon::accept_client() {
@@ -2240,6 +2281,20 @@ void Daemon::accept_client() {
     sys::UniqueFd fd{::accept4(listen_fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)};
     if (!fd) {
       return;
+    }
+    // The kernel's record of who connected, checked before anything else is read or sent.
+    auto peer = peer_creds(fd.get());
+    const Status allowed = peer ? allow_peer(*peer, group_) : Status{tl::unexpected{peer.error()}};
+    if (!allowed) {
+      const std::string line = ctl::reply_error(nullptr, allowed.error());
+      [[maybe_unused]] auto n = ::send(fd.get(), line.data(), line.size(), MSG_NOSIGNAL);
+      if (peer) {
+        spdlog::warn("control: refused pid {} uid {} gid {}: {}", peer->pid, peer->uid, peer->gid,
+                     allowed.error().message);
+      } else {
+        spdlog::warn("control: refused a connection: {}", allowed.error().message);
+      }
+      continue;  // closes it
     }
     std::unique_ptr<Client, ClientDeleter> c{new Client};
     c->out = ctl::greeting();

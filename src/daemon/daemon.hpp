@@ -20,6 +20,7 @@
 #include "core/error.hpp"
 #include "core/ipvlan.hpp"
 #include "core/macvlan.hpp"
+#include "daemon/access.hpp"
 #include "daemon/datapath.hpp"
 #include "daemon/port.hpp"
 #include "sys/dev_mcast.hpp"
@@ -35,6 +36,9 @@ using Json = nlohmann::json;
 struct Options {
   std::string socket_path = "/run/subnic/subnicd.sock";
   std::string state_dir = "/var/lib/subnic";
+  /// Besides root, members of this group may use the control socket (--group); a group that
+  /// does not exist leaves it to root.
+  std::string group = "subnic";
 };
 
 class Daemon {
@@ -42,9 +46,12 @@ class Daemon {
   explicit Daemon(Options opts) : opts_{std::move(opts)} {}
   ~Daemon();
 
-  /// Opens the home namespace, starts the datapath, restores the saved state and listens.
-  /// Errors: the socket cannot be bound (path in use by a live daemon: EADDRINUSE), the state
-  /// directory cannot be created, or the datapath cannot start.
+  /// Opens the home namespace, binds the control socket (mode 0660, group Options::group),
+  /// drops every capability but the kept ones (privileges.hpp) while still single-threaded,
+  /// starts the datapath and restores the saved state. Clients are served from run() on.
+  /// Errors: the socket cannot be bound (path in use by a live daemon: EADDRINUSE), the group
+  /// lookup fails, the capabilities cannot be dropped, the state directory cannot be created,
+  /// or the datapath cannot start.
   Status init();
   /// Runs until SIGTERM or SIGINT; returns the exit code (0 on a clean stop).
   int run();
@@ -281,6 +288,8 @@ class Daemon {
 
   // Control socket.
   Status listen();
+  /// Accepts pending connections; a peer allow_peer() refuses gets one error line
+  /// (EACCES, id null) instead of the greeting, and is closed and logged.
   void accept_client();
   void on_client(int fd);
 
@@ -297,6 +306,7 @@ class Daemon {
 
   sys::UniqueFd epoll_;
   sys::UniqueFd listen_fd_;
+  ControlGroup group_;
   sys::UniqueFd signal_fd_;
   sys::UniqueFd timer_fd_;
   struct Client;
