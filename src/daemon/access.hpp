@@ -44,7 +44,7 @@ Result<PeerCreds> peer_creds(int fd);
 
 /// Whether `peer` may use the control socket: uid 0, or `group` exists and is the peer's
 /// primary group or one of its supplementary groups. Pure (no system calls).
-/// Errors: Error{EACCES, "Error: uid U is not root nor in group NAME"} (with
+/// Errors: Error{EACCES, "Error: uid U is neither root nor in group NAME"} (with
 /// " (the group does not exist: root only)" when `group` has no gid), the line the CLI prints.
 Status allow_peer(const PeerCreds& peer, const ControlGroup& group);
 

@@ -33,7 +33,7 @@ pass=$((pass + 1))
 # The SO_PEERCRED path: widen the mode as an administrator might; subnicd still refuses.
 chmod 0666 "$SOCK"
 if out=$(as_user 65534 65534 --clear-groups -- link show 2>&1); then fail "nobody accepted: $out"; fi
-want="Error: uid 65534 is not root nor in group $NOGRP (the group does not exist: root only)"
+want="Error: uid 65534 is neither root nor in group $NOGRP (the group does not exist: root only)"
 [[ $out == "$want" ]] || fail "refusal message: '$out', want '$want'"
 grep -q "control: refused pid [0-9]* uid 65534 gid 65534: $want" "$TMP/subnicd.log" ||
   fail "the refusal is not logged"
@@ -53,7 +53,7 @@ as_user 65534 100 --groups=65534 -- link del nb1 || fail "a member (supplementar
 pass=$((pass + 1))
 chmod 0666 "$SOCK"
 if out=$(as_user 65534 100 --clear-groups -- link show 2>&1); then fail "a non-member was accepted"; fi
-[[ $out == "Error: uid 65534 is not root nor in group nogroup" ]] || fail "refusal message: '$out'"
+[[ $out == "Error: uid 65534 is neither root nor in group nogroup" ]] || fail "refusal message: '$out'"
 pass=$((pass + 1))
 
 # 3. Bad requests, as root, on one connection: each gets its error reply, in order, and the

@@ -130,13 +130,13 @@ TEST(ClientTest, BadGreetings) {
 TEST(ClientTest, RefusedPeerGetsTheDaemonsMessage) {
   // What subnicd sends a peer outside root and the control group, in place of the greeting.
   FakeDaemon d{reply_error(nullptr, Error{EACCES,
-                                          "Error: uid 65534 is not root nor in group "
+                                          "Error: uid 65534 is neither root nor in group "
                                           "subnic"}),
                echo};
   auto c = Client::connect(d.path(), milliseconds{5000});
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, EACCES);
-  EXPECT_EQ(c.error().message, "Error: uid 65534 is not root nor in group subnic");
+  EXPECT_EQ(c.error().message, "Error: uid 65534 is neither root nor in group subnic");
 }
 
 TEST(ClientTest, DaemonClosesConnection) {

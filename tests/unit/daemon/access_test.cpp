@@ -34,7 +34,7 @@ TEST(ControlAccess, OthersAreRefusedWithEaccesNamingUidAndGroup) {
   const auto r = allow_peer(peer(65534, 65534, {100}), kSubnic);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, EACCES);
-  EXPECT_EQ(r.error().message, "Error: uid 65534 is not root nor in group subnic");
+  EXPECT_EQ(r.error().message, "Error: uid 65534 is neither root nor in group subnic");
 }
 
 TEST(ControlAccess, MissingGroupMeansRootOnly) {
@@ -42,7 +42,7 @@ TEST(ControlAccess, MissingGroupMeansRootOnly) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, EACCES);
   EXPECT_EQ(r.error().message,
-            "Error: uid 1000 is not root nor in group subnic (the group does not exist: root "
+            "Error: uid 1000 is neither root nor in group subnic (the group does not exist: root "
             "only)");
 }
 
