@@ -77,8 +77,8 @@ Status allow_peer(const PeerCreds& peer, const ControlGroup& group) {
         std::find(peer.groups.begin(), peer.groups.end(), g) != peer.groups.end()) {
       return {};
     }
-    return fail(EACCES, "Error: uid " + std::to_string(peer.uid) + " is neither root nor in group " +
-                            group.name);
+    return fail(EACCES, "Error: uid " + std::to_string(peer.uid) +
+                            " is neither root nor in group " + group.name);
   }
   return fail(EACCES, "Error: uid " + std::to_string(peer.uid) + " is neither root nor in group " +
                           group.name + " (the group does not exist: root only)");
