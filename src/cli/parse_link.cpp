@@ -190,9 +190,12 @@ CliResult<LinkWords> parse_words(std::string_view verb, std::span<const std::str
       lw.netns = *arg;
     } else if (w == "multicast") {
       return not_supported(w);
-    } else if (w == "allmulticast" || w == "promisc") {
-      if (auto e = add_only_refusal()) {
-        return tl::unexpected{*e};
+    } else if (w == "allmulticast" || w == "promisc" || w == "spoofchk") {
+      // spoofchk is subnic's word (issue 7), on `add` and `set`: ip has it only for SR-IOV VFs.
+      if (w != "spoofchk") {
+        if (auto e = add_only_refusal()) {
+          return tl::unexpected{*e};
+        }
       }
       const std::string* arg = next();
       if (arg == nullptr) {
@@ -202,18 +205,7 @@ CliResult<LinkWords> parse_words(std::string_view verb, std::span<const std::str
       if (!on) {
         return tl::unexpected{on.error()};
       }
-      (w == "promisc" ? lw.promisc : lw.allmulticast) = *on;
-    } else if (w == "spoofchk") {
-      // subnic's word (issue 7), on `add` and `set`: ip has it only for SR-IOV VFs.
-      const std::string* arg = next();
-      if (arg == nullptr) {
-        return incomplete_command();
-      }
-      auto on = parse_on_off(w, *arg);
-      if (!on) {
-        return tl::unexpected{on.error()};
-      }
-      lw.spoofchk = *on;
+      (w == "promisc" ? lw.promisc : w == "spoofchk" ? lw.spoofchk : lw.allmulticast) = *on;
     } else if (w == "maxmacs") {
       // subnic's word (issue 7), `set` only: the lower's MAC limit.
       if (create) {
