@@ -193,27 +193,27 @@ void MacvlanPort::remove_upper(std::uint32_t index) {
   rebuild();
 }
 
-std::size_t MacvlanPort::mac_count() const {
+std::vector<Mac> MacvlanPort::distinct_macs(std::optional<std::uint32_t> except) const {
   std::vector<Mac> macs;
   macs.reserve(uppers_.size());
-  for (const auto& u : uppers_) {
-    macs.push_back(u.mac);
-  }
-  sort_unique(macs);
-  return macs.size();
-}
-
-Status MacvlanPort::check_room(const Mac& mac, std::optional<std::uint32_t> except) const {
-  if (max_macs_ == 0) {
-    return {};
-  }
-  std::vector<Mac> macs;
   for (std::uint32_t i = 0; i < uppers_.size(); ++i) {
     if (i != except) {
       macs.push_back(uppers_[i].mac);
     }
   }
   sort_unique(macs);
+  return macs;
+}
+
+std::size_t MacvlanPort::mac_count() const {
+  return distinct_macs(std::nullopt).size();
+}
+
+Status MacvlanPort::check_room(const Mac& mac, std::optional<std::uint32_t> except) const {
+  if (max_macs_ == 0) {
+    return {};
+  }
+  const auto macs = distinct_macs(except);
   if (contains_sorted(macs, mac) || macs.size() < max_macs_) {
     return {};
   }
@@ -222,9 +222,11 @@ Status MacvlanPort::check_room(const Mac& mac, std::optional<std::uint32_t> exce
 }
 
 Status MacvlanPort::set_max_macs(std::uint32_t n, bool force) {
-  if (!force && n != 0 && mac_count() > n) {
-    return fail(EBUSY, "Error: the lower carries " + std::to_string(mac_count()) +
-                           " MACs, more than maxmacs " + std::to_string(n));
+  if (!force && n != 0) {
+    if (const auto count = mac_count(); count > n) {
+      return fail(EBUSY, "Error: the lower carries " + std::to_string(count) +
+                             " MACs, more than maxmacs " + std::to_string(n));
+    }
   }
   max_macs_ = n;
   return {};

@@ -170,6 +170,8 @@ class MacvlanPort {
   /// ENOSPC when a maxmacs limit is set, `mac` is not among the uppers' MACs (ignoring upper
   /// `except`, whose MAC is being replaced) and one more MAC would exceed it.
   Status check_room(const Mac& mac, std::optional<std::uint32_t> except) const;
+  /// The uppers' MACs, sorted and distinct, leaving out upper `except` if given.
+  std::vector<Mac> distinct_macs(std::optional<std::uint32_t> except) const;
   std::optional<std::uint32_t> lookup_up(const Mac& mac) const;
   /// macvlan_broadcast: one copy to every UP upper in `modes` other than `src` whose filter
   /// accepts dst; `local` copies (bridge transmit) are length-checked against the receiver.
