@@ -150,6 +150,22 @@ Result<core::IpvlanChange> parse_ipvlan_words(const Json& d) {
   return c;
 }
 
+/// True when a link.set's params name the device and nothing else is left to do.
+bool names_only(const Json& p) {
+  for (const auto& [k, v] : p.items()) {
+    if (k != "name" && k != "netns") {
+      return false;
+    }
+  }
+  return true;
+}
+
+/// EOPNOTSUPP for `spoofchk` on a device that is not a macvlan/ipvlan upper; `tail` says which.
+Error spoofchk_refusal(const std::string& tail) {
+  return err(EOPNOTSUPP,
+             "Error: spoofchk applies to macvlan, macvtap, ipvlan and ipvtap uppers" + tail);
+}
+
 }  // namespace
 
 namespace detail {
@@ -694,10 +710,7 @@ Result<Json> Daemon::link_add(const Json& p) {
   const std::string type = p.value("type", "");
   if (type == "vlan" || type == "veth" || type == "bridge") {
     if (p.contains("spoofchk")) {
-      return tl::unexpected(err(EOPNOTSUPP,
-                                "Error: spoofchk applies to macvlan, macvtap, ipvlan "
-                                "and ipvtap uppers, not to a " +
-                                    type));
+      return tl::unexpected(spoofchk_refusal(", not to a " + type));
     }
     auto ns = netns_by_name(p.value("netns", ""));
     if (!ns) {
@@ -972,11 +985,7 @@ Result<Json> Daemon::link_set(const Json& p0) {
     if (p.value("type", "") == "bridge_slave") {
       p.erase("type");
     }
-    bool more = false;
-    for (const auto& [k, v] : p.items()) {
-      more |= k != "name" && k != "netns";
-    }
-    if (!more) {
+    if (names_only(p)) {
       publish();
       return Json::object();
     }
@@ -987,20 +996,13 @@ Result<Json> Daemon::link_set(const Json& p0) {
       return tl::unexpected(st.error());
     }
     p.erase("maxmacs");
-    bool more = false;
-    for (const auto& [k, v] : p.items()) {
-      more |= k != "name" && k != "netns";
-    }
-    if (!more) {
+    if (names_only(p)) {
       return Json::object();
     }
   }
   if (auto d = find_dev(p)) {
     if (p.contains("spoofchk")) {
-      return tl::unexpected(err(EOPNOTSUPP,
-                                "Error: spoofchk applies to macvlan, macvtap, ipvlan "
-                                "and ipvtap uppers; " +
-                                    (*d)->name + " is not one"));
+      return tl::unexpected(spoofchk_refusal("; " + (*d)->name + " is not one"));
     }
     return dev_set(**d, p);
   }
