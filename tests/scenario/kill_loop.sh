@@ -9,17 +9,10 @@ CYCLES=${CYCLES:-50}
 lab_up
 add_ns c1; add_ns c2
 daemon_start
-sn link add mv1 link eth0 type macvlan mode bridge
-sn link add mv2 link eth0 type macvlan mode bridge
-ip -n "$P"host link set mv1 netns "$P"c1
-ip -n "$P"host link set mv2 netns "$P"c2
-ip -n "$P"c1 addr add 10.20.0.11/24 dev mv1 && ip -n "$P"c1 link set mv1 up
-ip -n "$P"c2 addr add 10.20.0.12/24 dev mv2 && ip -n "$P"c2 link set mv2 up
-in_ns c1 ping -c 2 -W 1 10.20.0.12 >/dev/null || fail "ping before the first kill"
+two_uppers
 # Pinned neighbours: each kill detaches the TAP queues, the TAPs lose carrier and the kernel
 # flushes their ARP entries (neigh_carrier_down); re-resolution would then wait for ARP's 1 s
 # retransmit timer, which measures the kernel's neighbour code, not subnicd.
-mac_of() { ip -n "$P$1" -j link show "$2" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["address"])'; }
 ip -n "$P"c1 neigh replace 10.20.0.12 lladdr "$(mac_of c2 mv2)" dev mv1 nud permanent
 ip -n "$P"c2 neigh replace 10.20.0.11 lladdr "$(mac_of c1 mv1)" dev mv2 nud permanent
 

@@ -16,3 +16,15 @@ P=st$(printf '%04x' $((RANDOM)))
 TMP=$(mktemp -d /tmp/subnic-scenario.XXXXXX)
 source "$(dirname "${BASH_SOURCE[0]}")/../../scripts/lab.sh"
 trap lab_cleanup EXIT INT TERM
+
+# Two macvlan bridge uppers of eth0: mv1 in c1 (10.20.0.11/24) and mv2 in c2 (10.20.0.12/24),
+# up, and a ping between them. Needs lab_up, add_ns c1 c2 and daemon_start first.
+two_uppers() {
+  sn link add mv1 link eth0 type macvlan mode bridge
+  sn link add mv2 link eth0 type macvlan mode bridge
+  ip -n "$P"host link set mv1 netns "$P"c1
+  ip -n "$P"host link set mv2 netns "$P"c2
+  ip -n "$P"c1 addr add 10.20.0.11/24 dev mv1 && ip -n "$P"c1 link set mv1 up
+  ip -n "$P"c2 addr add 10.20.0.12/24 dev mv2 && ip -n "$P"c2 link set mv2 up
+  in_ns c1 ping -c 2 -W 1 10.20.0.12 >/dev/null || fail "ping mv1 -> mv2 before the test"
+}

@@ -5,13 +5,7 @@ source "$(dirname "$0")/lib.sh"
 lab_up
 add_ns c1; add_ns c2
 daemon_start
-sn link add mv1 link eth0 type macvlan mode bridge
-sn link add mv2 link eth0 type macvlan mode bridge
-ip -n "$P"host link set mv1 netns "$P"c1
-ip -n "$P"host link set mv2 netns "$P"c2
-ip -n "$P"c1 addr add 10.20.0.11/24 dev mv1 && ip -n "$P"c1 link set mv1 up
-ip -n "$P"c2 addr add 10.20.0.12/24 dev mv2 && ip -n "$P"c2 link set mv2 up
-in_ns c1 ping -c 2 -W 1 10.20.0.12 >/dev/null || fail "ping before the restart"
+two_uppers
 
 # A ping of 12 s at 10 per second; subnicd dies 1 s in and is back 2 s later.
 in_ns c1 ping -c 120 -i 0.1 -W 1 10.20.0.12 >"$TMP/ping.txt" 2>&1 &
